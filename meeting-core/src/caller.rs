@@ -1,0 +1,232 @@
+//! Who calls, and what they may do (spec section 1.2).
+
+use crate::ids::{TenantId, UserId};
+
+/// The tenant of personal Microsoft accounts.
+pub const PERSONAL_ACCOUNT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// The delegated scope createOrGet and delete need.
+pub const SCOPE_READ_WRITE: &str = "OnlineMeetings.ReadWrite";
+/// The delegated scope that is enough to read a meeting.
+pub const SCOPE_READ: &str = "OnlineMeetings.Read";
+
+/// The authenticated principal behind a call, as its token describes it.
+///
+/// ```
+/// use meeting_core::{Caller, Operation};
+///
+/// let caller = Caller::delegated("tenant-1", "user-1", ["OnlineMeetings.ReadWrite"])
+///     .with_display_name("Tyler Stein");
+/// assert!(caller.authorize(Operation::CreateOrGet).is_ok());
+/// assert!(Caller::application("tenant-1", "app-1").authorize(Operation::Get).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's `tid`.
+    pub tenant: TenantId,
+    /// The token's `oid`: the user, or for an app-only token the application's principal.
+    pub user: UserId,
+    /// The token's `name`, when present.
+    pub display_name: Option<String>,
+    /// The token's `upn` or `preferred_username`, when present.
+    pub upn: Option<String>,
+    /// Delegated (with scopes) or application.
+    pub access: Access,
+}
+
+/// How a token grants access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A user signed in; the app acts for them with these scopes (`scp`).
+    Delegated {
+        /// The granted scopes.
+        scopes: Vec<String>,
+    },
+    /// The app acts as itself (app-only token, `roles`).
+    Application,
+}
+
+/// What a caller asks to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// createOrGet.
+    CreateOrGet,
+    /// Read one meeting.
+    Get,
+    /// Delete one meeting.
+    Delete,
+}
+
+/// Why a caller may not do what it asked (HTTP 403).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Forbidden {
+    /// A personal Microsoft account.
+    #[error("personal Microsoft accounts are not supported by this API; sign in with a work or school account")]
+    PersonalAccount,
+    /// An app-only token.
+    #[error("application permissions are not supported by this API; call it with a delegated (user) token")]
+    ApplicationPermissions,
+    /// A delegated token without the needed scope.
+    #[error("the token lacks the scope {required}; request it when signing the user in")]
+    MissingScope {
+        /// The scope the operation needs.
+        required: &'static str,
+    },
+    /// A call on behalf of a user who is not the caller.
+    #[error("a caller may only manage their own online meetings")]
+    OtherUser,
+}
+
+impl Caller {
+    /// A delegated work or school caller with the given scopes.
+    pub fn delegated<S: Into<String>>(
+        tenant: impl Into<TenantId>,
+        user: impl Into<UserId>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Caller {
+            tenant: tenant.into(),
+            user: user.into(),
+            display_name: None,
+            upn: None,
+            access: Access::Delegated {
+                scopes: scopes.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+
+    /// An app-only caller.
+    pub fn application(tenant: impl Into<TenantId>, principal: impl Into<UserId>) -> Self {
+        Caller {
+            tenant: tenant.into(),
+            user: principal.into(),
+            display_name: None,
+            upn: None,
+            access: Access::Application,
+        }
+    }
+
+    /// Sets the display name.
+    pub fn with_display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets the user principal name.
+    pub fn with_upn(mut self, upn: impl Into<String>) -> Self {
+        self.upn = Some(upn.into());
+        self
+    }
+
+    /// Whether the caller signed in with a personal Microsoft account.
+    pub fn is_personal_account(&self) -> bool {
+        self.tenant
+            .as_str()
+            .eq_ignore_ascii_case(PERSONAL_ACCOUNT_TENANT)
+    }
+
+    /// Applies the permission table of spec 1.2 to `operation`.
+    pub fn authorize(&self, operation: Operation) -> Result<(), Forbidden> {
+        let scopes = match &self.access {
+            Access::Application => return Err(Forbidden::ApplicationPermissions),
+            Access::Delegated { .. } if self.is_personal_account() => {
+                return Err(Forbidden::PersonalAccount)
+            }
+            Access::Delegated { scopes } => scopes,
+        };
+        let has = |wanted: &str| scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted));
+        let allowed = match operation {
+            Operation::CreateOrGet | Operation::Delete => has(SCOPE_READ_WRITE),
+            Operation::Get => has(SCOPE_READ_WRITE) || has(SCOPE_READ),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Forbidden::MissingScope {
+                required: SCOPE_READ_WRITE,
+            })
+        }
+    }
+
+    /// Whether `user` (an object id or a UPN, case-insensitive) names this caller.
+    pub fn is(&self, user: &str) -> bool {
+        self.user.as_str().eq_ignore_ascii_case(user)
+            || self
+                .upn
+                .as_deref()
+                .is_some_and(|upn| upn.eq_ignore_ascii_case(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delegated(scopes: &[&str]) -> Caller {
+        Caller::delegated("tenant", "user", scopes.iter().copied())
+    }
+
+    #[test]
+    fn delegated_work_account_with_read_write_may_create_or_get() {
+        assert_eq!(
+            delegated(&[SCOPE_READ_WRITE]).authorize(Operation::CreateOrGet),
+            Ok(())
+        );
+        assert_eq!(
+            delegated(&["User.Read", SCOPE_READ_WRITE]).authorize(Operation::Delete),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn delegated_work_account_without_the_scope_is_forbidden() {
+        for scopes in [&[][..], &["User.Read"], &[SCOPE_READ]] {
+            assert_eq!(
+                delegated(scopes).authorize(Operation::CreateOrGet),
+                Err(Forbidden::MissingScope {
+                    required: SCOPE_READ_WRITE
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn reading_needs_read_or_read_write() {
+        assert_eq!(delegated(&[SCOPE_READ]).authorize(Operation::Get), Ok(()));
+        assert_eq!(
+            delegated(&[SCOPE_READ_WRITE]).authorize(Operation::Get),
+            Ok(())
+        );
+        assert!(delegated(&["User.Read"]).authorize(Operation::Get).is_err());
+        assert!(delegated(&[SCOPE_READ])
+            .authorize(Operation::Delete)
+            .is_err());
+    }
+
+    #[test]
+    fn personal_account_is_forbidden_and_told_so() {
+        let caller = Caller::delegated(PERSONAL_ACCOUNT_TENANT, "user", [SCOPE_READ_WRITE]);
+        let error = caller.authorize(Operation::CreateOrGet).unwrap_err();
+        assert_eq!(error, Forbidden::PersonalAccount);
+        assert!(error.to_string().contains("personal"));
+    }
+
+    #[test]
+    fn application_token_is_forbidden_and_told_so() {
+        let error = Caller::application("tenant", "app")
+            .authorize(Operation::CreateOrGet)
+            .unwrap_err();
+        assert_eq!(error, Forbidden::ApplicationPermissions);
+        assert!(error.to_string().contains("application permissions"));
+    }
+
+    #[test]
+    fn a_user_is_named_by_object_id_or_upn_case_insensitively() {
+        let caller = Caller::delegated("t", "D4A060B5-aaaa", [SCOPE_READ_WRITE])
+            .with_upn("Test1@Contoso.com");
+        assert!(caller.is("d4a060b5-AAAA"));
+        assert!(caller.is("test1@contoso.com"));
+        assert!(!caller.is("someone-else"));
+    }
+}

@@ -1,0 +1,428 @@
+//! The store conformance suite: every [`MeetingStore`] must pass it.
+//!
+//! Each scenario is a public async function taking the store under test; the
+//! [`store_conformance!`](crate::store_conformance) macro turns them all into one
+//! `#[tokio::test]` each. A backend crate invokes the macro once, with an
+//! expression that makes a fresh, empty store per test:
+//!
+//! ```ignore
+//! #[cfg(test)]
+//! mod conformance {
+//!     meeting_core::store_conformance!(async { std::sync::Arc::new(MyStore::new()) });
+//! }
+//! ```
+//!
+//! The expression may also yield `(Arc<Store>, guard)`, where the guard (a
+//! temporary directory, a server handle) lives as long as the test. The
+//! caller's crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+
+use crate::model::{
+    AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingCapability,
+    MeetingParticipantInfo, MeetingParticipants, OnlineMeetingRole,
+};
+use crate::{
+    DateTimeOffset, ExternalId, MeetingId, MeetingKey, MeetingStore, OnlineMeeting, Outcome,
+    TenantId, UserId,
+};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// What a scenario needs from a store factory's result.
+pub trait Fixture {
+    /// The store under test.
+    fn store(&self) -> Arc<dyn MeetingStore>;
+}
+
+impl<S: MeetingStore + 'static> Fixture for Arc<S> {
+    fn store(&self) -> Arc<dyn MeetingStore> {
+        Arc::clone(self) as Arc<dyn MeetingStore>
+    }
+}
+
+impl<S: MeetingStore + 'static, Guard> Fixture for (Arc<S>, Guard) {
+    fn store(&self) -> Arc<dyn MeetingStore> {
+        Arc::clone(&self.0) as Arc<dyn MeetingStore>
+    }
+}
+
+/// Generates one `#[tokio::test]` per conformance scenario for the store that
+/// `$factory` (an expression evaluating to a future of a [`Fixture`]) makes.
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:expr) => {
+        $crate::store_conformance!(@scenarios $factory;
+            create_then_get_returns_the_stored_meeting,
+            existing_key_returns_the_stored_meeting_unchanged,
+            hit_does_not_build_a_meeting,
+            concurrent_callers_on_one_key_share_one_meeting,
+            concurrent_callers_on_many_keys_share_one_meeting_per_key,
+            key_is_scoped_by_tenant,
+            key_is_scoped_by_user,
+            external_id_matches_exactly,
+            delete_frees_the_key,
+            delete_of_an_unknown_id_deletes_nothing,
+            unknown_id_and_key_find_nothing,
+            every_field_round_trips,
+            ping_succeeds,
+        );
+    };
+    (@scenarios $factory:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $scenario() {
+                let fixture = $factory.await;
+                $crate::conformance::$scenario($crate::conformance::Fixture::store(&fixture)).await;
+            }
+        )*
+    };
+}
+
+/// A key from three strings.
+pub fn key(tenant: &str, user: &str, external_id: &str) -> MeetingKey {
+    MeetingKey {
+        tenant: TenantId::new(tenant),
+        user: UserId::new(user),
+        external_id: ExternalId::new(external_id).expect("a valid externalId"),
+    }
+}
+
+/// A meeting for `key` with every member set, distinguished by `n`: unicode
+/// text, the extreme date-times at 100 ns precision, open-type extras whose
+/// order matters, every optional member present.
+pub fn sample_meeting(key: &MeetingKey, n: u64) -> OnlineMeeting {
+    let thread_id = format!("19:meeting_{n:016x}Ω@thread.v2");
+    let extras = |pairs: serde_json::Value| match pairs {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("an object literal"),
+    };
+    let organizer = MeetingParticipantInfo {
+        identity: Some(IdentitySet {
+            user: Some(Identity {
+                tenant_id: Some(key.tenant.as_str().to_owned()),
+                identity_provider: Some("AAD".to_owned()),
+                ..Identity::user(key.user.as_str(), Some("Тайлер «Stein» 😀".to_owned()))
+            }),
+            ..IdentitySet::default()
+        }),
+        upn: Some("organizer@contoso.com".to_owned()),
+        ..MeetingParticipantInfo::default()
+    };
+    let attendee = MeetingParticipantInfo {
+        identity: Some(IdentitySet {
+            user: Some(Identity {
+                identity_provider: Some("MSA".to_owned()),
+                additional: extras(
+                    json!({"zeta": [1, 2.5, null], "alpha": {"nested": "ü\u{0}\"x"}}),
+                ),
+                ..Identity::user("1f35f2e6-9cab-44ad-8d5a-b74c14720000", None)
+            }),
+            application: Some(Identity::user("app", Some("Bot".to_owned()))),
+            device: Some(Identity::default()),
+            additional: extras(json!({"phone": {"id": "+1 555"}, "encrypted": true})),
+            ..IdentitySet::default()
+        }),
+        upn: None,
+        role: Some(OnlineMeetingRole::Presenter),
+        ..MeetingParticipantInfo::default()
+    };
+    OnlineMeeting {
+        odata_type: Default::default(),
+        creation_date_time: "2026-03-04T05:06:07.1234567+00:00".parse().expect("valid"),
+        start_date_time: DateTimeOffset::MIN,
+        end_date_time: DateTimeOffset::MAX,
+        join_web_url: format!("https://teams.example/l/meetup-join/{n}"),
+        subject: Some(format!("Встреча №{n} 😀 \"quoted\" \\ \u{0}\t<b>")),
+        participants: MeetingParticipants {
+            organizer: Some(organizer),
+            attendees: vec![attendee.clone(), MeetingParticipantInfo::default()],
+            producers: vec![attendee],
+            contributors: Vec::new(),
+            ..MeetingParticipants::default()
+        },
+        is_broadcast: n % 2 == 1,
+        auto_admitted_users: Some(AutoAdmittedUsers::Everyone),
+        capabilities: vec![MeetingCapability::QuestionAndAnswer],
+        audio_conferencing: Some(AudioConferencing {
+            conference_id: Some("804980000".to_owned()),
+            toll_number: Some("555-749-0000".to_owned()),
+            dialin_url: Some("https://dialin.example/x?id=804980000".to_owned()),
+            ..AudioConferencing::default()
+        }),
+        chat_info: Some(ChatInfo {
+            message_id: Some("0".to_owned()),
+            ..ChatInfo::new(thread_id.clone())
+        }),
+        video_teleconference_id: Some("5556440000".to_owned()),
+        external_id: key.external_id.clone(),
+        id: MeetingId::new(format!("{}_{thread_id}", key.user)),
+        outer_meeting_auto_admitted_users: Some(AutoAdmittedUsers::EveryoneInCompany),
+        meeting_info: Some(extras(
+            json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": "123"}),
+        )),
+    }
+}
+
+/// A builder that makes `sample_meeting(key, n)` with a fresh `n` per call and counts its calls.
+struct Builder {
+    key: MeetingKey,
+    calls: AtomicUsize,
+    first: u64,
+}
+
+impl Builder {
+    fn new(key: &MeetingKey, first: u64) -> Self {
+        Builder {
+            key: key.clone(),
+            calls: AtomicUsize::new(0),
+            first,
+        }
+    }
+
+    fn build(&self) -> OnlineMeeting {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) as u64;
+        sample_meeting(&self.key, self.first + call)
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn create(store: &dyn MeetingStore, key: &MeetingKey, n: u64) -> Outcome {
+    store
+        .create_or_get(key, &|| sample_meeting(key, n))
+        .await
+        .expect("create_or_get succeeds")
+}
+
+fn json(meeting: &OnlineMeeting) -> String {
+    serde_json::to_string(meeting).expect("a meeting serializes")
+}
+
+/// A created meeting is returned as created, and found by key and by id.
+pub async fn create_then_get_returns_the_stored_meeting(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "create-then-get");
+    let outcome = create(&*store, &key, 1).await;
+    assert!(outcome.is_created(), "the first call creates");
+    let meeting = outcome.meeting();
+    assert_eq!(**meeting, sample_meeting(&key, 1));
+    let by_key = store.get_by_key(&key).await.unwrap().expect("found by key");
+    assert_eq!(json(&by_key), json(meeting));
+    let by_id = store.get(&meeting.id).await.unwrap().expect("found by id");
+    assert_eq!(json(&by_id), json(meeting));
+}
+
+/// A second call with the key returns the first meeting, not the new draft.
+pub async fn existing_key_returns_the_stored_meeting_unchanged(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "existing");
+    let first = create(&*store, &key, 1).await.into_meeting();
+    let second = create(&*store, &key, 2).await;
+    assert!(!second.is_created(), "the second call finds the meeting");
+    assert_eq!(json(second.meeting()), json(&first));
+    assert_eq!(store.get(&sample_meeting(&key, 2).id).await.unwrap(), None);
+}
+
+/// A hit never calls the meeting builder: generating a meeting is for inserts.
+pub async fn hit_does_not_build_a_meeting(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "hit-does-not-build");
+    create(&*store, &key, 1).await;
+    let builder = Builder::new(&key, 100);
+    for _ in 0..3 {
+        let outcome = store
+            .create_or_get(&key, &|| builder.build())
+            .await
+            .unwrap();
+        assert!(!outcome.is_created());
+    }
+    assert_eq!(builder.calls(), 0);
+}
+
+/// 64 concurrent callers on one new key: exactly one creates, all get its id.
+pub async fn concurrent_callers_on_one_key_share_one_meeting(store: Arc<dyn MeetingStore>) {
+    race(store, 1, 64).await;
+}
+
+/// 16 keys, 16 concurrent callers each, interleaved: one meeting per key.
+pub async fn concurrent_callers_on_many_keys_share_one_meeting_per_key(
+    store: Arc<dyn MeetingStore>,
+) {
+    race(store, 16, 16).await;
+}
+
+async fn race(store: Arc<dyn MeetingStore>, keys: usize, callers_per_key: usize) {
+    let keys: Vec<MeetingKey> = (0..keys)
+        .map(|k| key("tenant", "user", &format!("race-{k}")))
+        .collect();
+    let builders: Vec<Arc<Builder>> = keys
+        .iter()
+        .enumerate()
+        .map(|(k, key)| Arc::new(Builder::new(key, (k as u64) * 1_000)))
+        .collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(keys.len() * callers_per_key));
+    let mut tasks = Vec::new();
+    for _ in 0..callers_per_key {
+        for (key, builder) in keys.iter().zip(&builders) {
+            let (store, key, builder, barrier) = (
+                Arc::clone(&store),
+                key.clone(),
+                Arc::clone(builder),
+                Arc::clone(&barrier),
+            );
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let outcome = store
+                    .create_or_get(&key, &|| builder.build())
+                    .await
+                    .expect("no caller fails for losing the race");
+                (key, outcome)
+            }));
+        }
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("the task completes"));
+    }
+    for key in &keys {
+        let outcomes: Vec<&Outcome> = results
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, o)| o)
+            .collect();
+        assert_eq!(outcomes.len(), callers_per_key);
+        let created = outcomes.iter().filter(|o| o.is_created()).count();
+        assert_eq!(
+            created, 1,
+            "exactly one caller creates the meeting for {key:?}"
+        );
+        let stored = store
+            .get_by_key(key)
+            .await
+            .unwrap()
+            .expect("the meeting is stored");
+        for outcome in outcomes {
+            assert_eq!(
+                outcome.meeting().id,
+                stored.id,
+                "every caller sees the stored meeting"
+            );
+        }
+    }
+}
+
+/// One externalId in two tenants (same user id) is two meetings.
+pub async fn key_is_scoped_by_tenant(store: Arc<dyn MeetingStore>) {
+    let a = key("tenant-a", "user", "shared");
+    let b = key("tenant-b", "user", "shared");
+    let first = create(&*store, &a, 1).await;
+    let mut other = sample_meeting(&b, 2);
+    other.id = MeetingId::new("user_other-thread");
+    let second = store.create_or_get(&b, &|| other.clone()).await.unwrap();
+    assert!(first.is_created() && second.is_created());
+    assert_ne!(first.meeting().id, second.meeting().id);
+}
+
+/// One externalId for two users of one tenant is two meetings.
+pub async fn key_is_scoped_by_user(store: Arc<dyn MeetingStore>) {
+    let a = key("tenant", "user-a", "shared");
+    let b = key("tenant", "user-b", "shared");
+    let first = create(&*store, &a, 1).await;
+    let second = create(&*store, &b, 1).await;
+    assert!(first.is_created() && second.is_created());
+    assert_ne!(first.meeting().id, second.meeting().id);
+    assert_eq!(
+        store.get_by_key(&a).await.unwrap().unwrap().id,
+        first.meeting().id
+    );
+}
+
+/// externalIds that differ only in case, spacing or Unicode normalisation are different keys.
+pub async fn external_id_matches_exactly(store: Arc<dyn MeetingStore>) {
+    let variants = [
+        "Key",
+        "key",
+        "KEY",
+        " key",
+        "key ",
+        "caf\u{e9}",
+        "cafe\u{301}",
+        "ｋｅｙ",
+    ];
+    let mut ids = Vec::new();
+    for (n, variant) in variants.iter().enumerate() {
+        let key = key("tenant", "user", variant);
+        let outcome = create(&*store, &key, n as u64).await;
+        assert!(outcome.is_created(), "{variant:?} is a new key");
+        ids.push(outcome.meeting().id.clone());
+    }
+    for (n, variant) in variants.iter().enumerate() {
+        let found = store
+            .get_by_key(&key("tenant", "user", variant))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, ids[n]);
+    }
+}
+
+/// After a delete the key is free: the next call creates a new meeting with a new id.
+pub async fn delete_frees_the_key(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "delete-me");
+    let first = create(&*store, &key, 1).await.into_meeting();
+    assert!(
+        store.delete(&first.id).await.unwrap(),
+        "the meeting is deleted"
+    );
+    assert_eq!(store.get(&first.id).await.unwrap(), None);
+    assert_eq!(store.get_by_key(&key).await.unwrap(), None);
+    let again = create(&*store, &key, 2).await;
+    assert!(again.is_created(), "the freed key creates anew");
+    assert_ne!(again.meeting().id, first.id);
+    assert!(
+        !store.delete(&first.id).await.unwrap(),
+        "deleting twice deletes nothing"
+    );
+    assert!(store.get(&again.meeting().id).await.unwrap().is_some());
+}
+
+/// Deleting an id that was never stored reports that nothing was deleted.
+pub async fn delete_of_an_unknown_id_deletes_nothing(store: Arc<dyn MeetingStore>) {
+    assert!(!store
+        .delete(&MeetingId::new("nobody_19:nothing@thread.v2"))
+        .await
+        .unwrap());
+}
+
+/// Lookups of what was never stored find nothing.
+pub async fn unknown_id_and_key_find_nothing(store: Arc<dyn MeetingStore>) {
+    assert_eq!(
+        store
+            .get(&MeetingId::new("nobody_19:x@thread.v2"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_by_key(&key("t", "u", "never")).await.unwrap(),
+        None
+    );
+}
+
+/// Every member survives storage exactly: 100 ns date-times, the extreme dates,
+/// unicode and control characters, open-type extras in their order.
+pub async fn every_field_round_trips(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant-ü", "user-😀", "round-trip ✓ \"quoted\"");
+    let expected = sample_meeting(&key, 7);
+    create(&*store, &key, 7).await;
+    let by_key = store.get_by_key(&key).await.unwrap().unwrap();
+    let by_id = store.get(&expected.id).await.unwrap().unwrap();
+    for found in [by_key, by_id] {
+        assert_eq!(*found, expected);
+        assert_eq!(json(&found), json(&expected), "member order survives");
+    }
+}
+
+/// A healthy store answers a ping.
+pub async fn ping_succeeds(store: Arc<dyn MeetingStore>) {
+    store.ping().await.expect("the store answers");
+}

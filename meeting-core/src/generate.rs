@@ -1,0 +1,146 @@
+//! The values the server generates: clock, random ids, thread, URLs.
+//!
+//! Both the clock and the randomness are injectable, so tests of meeting rules
+//! can be deterministic; see [`crate::testing`].
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::fmt::Write;
+use uuid::Uuid;
+
+/// The time source for `creationDateTime` and the v1.0 default start.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The source of every random value of a meeting: thread ids, dial-in ids,
+/// conference and video ids are all drawn from its UUIDs.
+pub trait IdSource: Send + Sync + std::fmt::Debug {
+    /// A fresh UUID.
+    fn uuid(&self) -> Uuid;
+}
+
+/// Random version-4 UUIDs from the operating system's generator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn uuid(&self) -> Uuid {
+        Uuid::new_v4()
+    }
+}
+
+/// `n` decimal digits (n ≤ 30) drawn from a fresh UUID; a v4 UUID has 122 random
+/// bits, so the modulo's bias is below 2^-20 for n ≤ 30.
+pub(crate) fn digits(ids: &dyn IdSource, n: u32) -> String {
+    debug_assert!(n <= 30);
+    let value = ids.uuid().as_u128() % 10u128.pow(n);
+    format!("{value:0width$}", width = n as usize)
+}
+
+/// `19:meeting_<opaque>@thread.v2`, the opaque part the base64 of a fresh UUID's text.
+pub(crate) fn thread_id(ids: &dyn IdSource) -> String {
+    let text = ids.uuid().hyphenated().to_string();
+    let opaque = base64::engine::general_purpose::STANDARD_NO_PAD.encode(text);
+    format!("19:meeting_{opaque}@thread.v2")
+}
+
+/// What .NET's `HttpUtility.UrlEncode` leaves alone, as Graph's join URLs show.
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'(')
+    .remove(b')');
+
+/// Percent-encodes with lower-case hex digits, as Graph's join URLs do.
+fn push_encoded(out: &mut String, component: &str) {
+    for chunk in utf8_percent_encode(component, URL_COMPONENT) {
+        if chunk.starts_with('%') {
+            out.extend(chunk.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            out.push_str(chunk);
+        }
+    }
+}
+
+/// `<join base>/l/meetup-join/<thread>/0?context={"Tid":"…","Oid":"…"}`, percent-encoded.
+pub(crate) fn join_web_url(base: &str, thread_id: &str, tenant: &str, organizer: &str) -> String {
+    let mut url = String::with_capacity(
+        base.len() + 3 * (thread_id.len() + tenant.len() + organizer.len()) + 64,
+    );
+    url.push_str(base.trim_end_matches('/'));
+    url.push_str("/l/meetup-join/");
+    push_encoded(&mut url, thread_id);
+    url.push_str("/0?context=");
+    let context = serde_json::json!({ "Tid": tenant, "Oid": organizer }).to_string();
+    push_encoded(&mut url, &context);
+    url
+}
+
+/// `<dial-in base>/<uuid>?id=<conferenceId>`.
+pub(crate) fn dialin_url(base: &str, ids: &dyn IdSource, conference_id: &str) -> String {
+    let mut url = String::from(base.trim_end_matches('/'));
+    write!(url, "/{}?id={conference_id}", ids.uuid().hyphenated()).expect("writing to a String");
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::SequentialIds;
+
+    #[test]
+    fn join_web_url_matches_the_seed_encoding() {
+        let url = join_web_url(
+            "https://devspaces.skype.com",
+            "19:meeting_MWE2Y2U2NGYtMjk4Ni00NjYyLWEyMjItYjk3MGU4YzFh0000@thread.v2",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "d4a060b5-a8fc-450c-837b-750b2c2869b5",
+        );
+        assert_eq!(
+            url,
+            "https://devspaces.skype.com/l/meetup-join/19%3ameeting_MWE2Y2U2NGYtMjk4Ni00NjYyLWEyMjItYjk3MGU4YzFh0000%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22d4a060b5-a8fc-450c-837b-750b2c2869b5%22%7d"
+        );
+    }
+
+    #[test]
+    fn thread_id_is_base64_of_a_uuid_text_without_padding() {
+        let ids = SequentialIds::new();
+        let thread = thread_id(&ids);
+        let opaque = thread
+            .strip_prefix("19:meeting_")
+            .and_then(|rest| rest.strip_suffix("@thread.v2"))
+            .unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(opaque)
+            .unwrap();
+        assert!(Uuid::parse_str(std::str::from_utf8(&decoded).unwrap()).is_ok());
+        assert!(!opaque.ends_with('='));
+    }
+
+    #[test]
+    fn digits_have_the_asked_length() {
+        let ids = RandomIds;
+        for _ in 0..100 {
+            let nine = digits(&ids, 9);
+            assert_eq!(nine.len(), 9);
+            assert!(nine.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert_eq!(digits(&SequentialIds::new(), 10), "0000000001");
+    }
+}

@@ -1,0 +1,55 @@
+//! Microsoft Graph's `onlineMeeting: createOrGet`: create an online meeting under
+//! a caller-chosen `externalId`, or return the one that already exists, exactly
+//! once per key whatever the concurrency.
+//!
+//! - [`model`]: Graph's `onlineMeeting` and its nested types, each carrying its
+//!   `@odata.type` first ([`ODataType`](macro@ODataType)).
+//! - [`CreateOrGetRequest`]: the request body and its validation.
+//! - [`Caller`]: who calls, and the permission table.
+//! - [`MeetingService`]: the createOrGet rules, in two [`Profile`]s (`beta`, `v1.0`).
+//! - [`MeetingStore`]: the storage contract; backends live in their own crates
+//!   and pass the conformance suite (feature `conformance`).
+//!
+//! The contract is the project's `createorget.md`; the README's example runs
+//! a whole createOrGet.
+
+#![warn(missing_docs)]
+
+// Lets the derive's `::meeting_core::…` paths resolve inside this crate too.
+extern crate self as meeting_core;
+
+mod caller;
+mod datetime;
+mod error;
+mod generate;
+mod ids;
+pub mod model;
+pub mod odata;
+mod request;
+mod service;
+mod store;
+pub mod testing;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use caller::{
+    Access, Caller, Forbidden, Operation, PERSONAL_ACCOUNT_TENANT, SCOPE_READ, SCOPE_READ_WRITE,
+};
+pub use datetime::{DateTimeError, DateTimeOffset};
+pub use error::{Error, ErrorCode};
+pub use generate::{Clock, IdSource, RandomIds, SystemClock};
+pub use ids::{
+    ExternalId, ExternalIdError, MeetingId, MeetingKey, TenantId, UserId, EXTERNAL_ID_MAX_CHARS,
+};
+pub use meeting_derive::ODataType;
+pub use model::OnlineMeeting;
+pub use odata::ODataTag;
+pub use request::{
+    CreateOrGetRequest, InvalidRequest, RequestParticipants, ATTENDEES_MAX, JSON_MAX_DEPTH,
+    SUBJECT_MAX_CHARS,
+};
+pub use service::{
+    DialIn, MeetingService, Profile, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
+};
+pub use store::{BoxError, MeetingStore, NewMeeting, Outcome, StoreError};

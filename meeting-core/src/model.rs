@@ -1,0 +1,245 @@
+//! Graph's `onlineMeeting` and its nested types, in the seed's member order.
+//!
+//! Every object type derives [`ODataType`](macro@crate::ODataType) and so writes
+//! its `@odata.type` first. Declared properties without a value are written as
+//! `null`, empty collections as `[]`. `identitySet` and `identity` are open
+//! types: members this model does not declare are kept in `additional` and
+//! written back, verbatim and in order, after the declared ones.
+
+use crate::ids::{ExternalId, MeetingId};
+use crate::odata::ODataTag;
+use crate::DateTimeOffset;
+use meeting_derive::ODataType;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// The members of an open type that the model does not declare.
+pub type AdditionalMembers = Map<String, Value>;
+
+/// `microsoft.graph.onlineMeeting`.
+#[derive(ODataType, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnlineMeeting {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// Server clock when the meeting was created.
+    pub creation_date_time: DateTimeOffset,
+    /// From the request, or the profile's default.
+    pub start_date_time: DateTimeOffset,
+    /// From the request, or the profile's default.
+    pub end_date_time: DateTimeOffset,
+    /// The URL a participant opens to join.
+    pub join_web_url: String,
+    /// From the request.
+    pub subject: Option<String>,
+    /// Organizer and attendees.
+    pub participants: MeetingParticipants,
+    /// Always `false`: createOrGet makes regular meetings.
+    pub is_broadcast: bool,
+    /// Who may skip the lobby.
+    pub auto_admitted_users: Option<AutoAdmittedUsers>,
+    /// Always empty here.
+    pub capabilities: Vec<MeetingCapability>,
+    /// Dial-in details, when a dial-in is configured.
+    pub audio_conferencing: Option<AudioConferencing>,
+    /// The meeting's chat thread.
+    pub chat_info: Option<ChatInfo>,
+    /// The video teleconference id, when video interop is configured.
+    pub video_teleconference_id: Option<String>,
+    /// The caller's key.
+    pub external_id: ExternalId,
+    /// `<organizer userId>_<threadId>`.
+    pub id: MeetingId,
+    /// Always `null` here.
+    pub outer_meeting_auto_admitted_users: Option<AutoAdmittedUsers>,
+    /// Always `null` here; kept verbatim when present.
+    pub meeting_info: Option<AdditionalMembers>,
+}
+
+/// `microsoft.graph.meetingParticipants`.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingParticipants {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// The organizer; on a stored meeting always present, built from the caller.
+    #[serde(default)]
+    pub organizer: Option<MeetingParticipantInfo>,
+    /// As sent (`null` reads as empty).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub attendees: Vec<MeetingParticipantInfo>,
+    /// Always empty on a created meeting.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub producers: Vec<MeetingParticipantInfo>,
+    /// Always empty on a created meeting.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub contributors: Vec<MeetingParticipantInfo>,
+}
+
+/// `microsoft.graph.meetingParticipantInfo`.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingParticipantInfo {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// Who the participant is.
+    #[serde(default)]
+    pub identity: Option<IdentitySet>,
+    /// The participant's user principal name.
+    #[serde(default)]
+    pub upn: Option<String>,
+    /// The participant's role, written only when it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<OnlineMeetingRole>,
+}
+
+/// `microsoft.graph.identitySet`, an open type.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentitySet {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// The user, when the participant is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Identity>,
+    /// The application, when the participant is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<Identity>,
+    /// The device, when the participant is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Identity>,
+    /// Members sent by the client that this model does not declare.
+    #[serde(flatten)]
+    pub additional: AdditionalMembers,
+}
+
+/// `microsoft.graph.identity`, an open type.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// The object id; declared by Graph, so always written.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The tenant; a dynamic member, written only when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The display name; declared by Graph, so always written.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `AAD`, `MSA`, …; a dynamic member, written only when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
+    /// Members sent by the client that this model does not declare.
+    #[serde(flatten)]
+    pub additional: AdditionalMembers,
+}
+
+/// `microsoft.graph.audioConferencing`.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioConferencing {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// Nine digits.
+    pub conference_id: Option<String>,
+    /// The configured toll number.
+    pub toll_number: Option<String>,
+    /// `<dial-in base>/<uuid>?id=<conferenceId>`.
+    pub dialin_url: Option<String>,
+}
+
+/// `microsoft.graph.chatInfo`.
+#[derive(ODataType, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatInfo {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(missing_docs)]
+    pub odata_type: ODataTag<Self>,
+    /// `19:meeting_<opaque>@thread.v2`.
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// `"0"`: the thread's root message.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The reply chain's root, when there is one; written only when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_chain_message_id: Option<String>,
+}
+
+/// `microsoft.graph.onlineMeetingRole`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub enum OnlineMeetingRole {
+    Attendee,
+    Presenter,
+    UnknownFutureValue,
+    Producer,
+    Coorganizer,
+}
+
+/// `microsoft.graph.autoAdmittedUsersType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub enum AutoAdmittedUsers {
+    EveryoneInCompany,
+    Everyone,
+}
+
+/// `microsoft.graph.meetingCapabilities`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub enum MeetingCapability {
+    QuestionAndAnswer,
+    UnknownFutureValue,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl OnlineMeeting {
+    /// The organizer's identity as stored.
+    pub fn organizer_identity(&self) -> Option<&Identity> {
+        self.participants
+            .organizer
+            .as_ref()
+            .and_then(|organizer| organizer.identity.as_ref())
+            .and_then(|identity| identity.user.as_ref())
+    }
+}
+
+impl Identity {
+    /// A user identity with an id and, when known, a display name.
+    pub fn user(id: impl Into<String>, display_name: Option<String>) -> Self {
+        Identity {
+            id: Some(id.into()),
+            display_name,
+            ..Identity::default()
+        }
+    }
+}
+
+impl ChatInfo {
+    /// A chat info naming `thread_id`, without a message id.
+    pub fn new(thread_id: impl Into<String>) -> Self {
+        ChatInfo {
+            thread_id: Some(thread_id.into()),
+            ..ChatInfo::default()
+        }
+    }
+}

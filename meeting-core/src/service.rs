@@ -1,0 +1,398 @@
+//! The createOrGet service: the rules of spec sections 1 and 3 over a store.
+
+use crate::caller::{Caller, Operation};
+use crate::error::Error;
+use crate::generate::{self, Clock, IdSource, RandomIds, SystemClock};
+use crate::ids::{MeetingId, MeetingKey};
+use crate::model::{
+    AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingParticipantInfo,
+    MeetingParticipants, OnlineMeeting,
+};
+use crate::request::{CreateOrGetRequest, InvalidRequest};
+use crate::store::{MeetingStore, Outcome};
+use crate::DateTimeOffset;
+use chrono::TimeDelta;
+use std::sync::Arc;
+
+/// Which of Graph's two behaviours of createOrGet to follow (spec 1.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// The seed's (April 2020) behaviour: `200 OK` always, missing times default
+    /// to `0001-01-01T00:00:00` UTC, an end before the start is accepted.
+    #[default]
+    Beta,
+    /// Graph v1.0 (May 2020 on): `201 Created` when created, start defaults to
+    /// now and end to start + 1 h, an end alone or before the start is refused.
+    V1,
+}
+
+impl Profile {
+    /// The profile for a URL version segment: `beta` or `v1.0`.
+    pub fn from_version(version: &str) -> Option<Profile> {
+        match version {
+            "beta" => Some(Profile::Beta),
+            "v1.0" => Some(Profile::V1),
+            _ => None,
+        }
+    }
+
+    /// The URL version segment.
+    pub fn version(self) -> &'static str {
+        match self {
+            Profile::Beta => "beta",
+            Profile::V1 => "v1.0",
+        }
+    }
+
+    /// The meeting's start and end from the request's, by this profile's rules.
+    fn schedule(
+        self,
+        start: Option<DateTimeOffset>,
+        end: Option<DateTimeOffset>,
+        now: DateTimeOffset,
+    ) -> Result<(DateTimeOffset, DateTimeOffset), InvalidRequest> {
+        let plus_an_hour = |start: DateTimeOffset, member: &str| {
+            start.checked_add(TimeDelta::hours(1)).map_err(|_| {
+                InvalidRequest::member(
+                    member,
+                    "the default end (start plus one hour) falls after year 9999",
+                )
+            })
+        };
+        match self {
+            Profile::Beta => Ok((
+                start.unwrap_or(DateTimeOffset::MIN),
+                end.unwrap_or(DateTimeOffset::MIN),
+            )),
+            Profile::V1 => match (start, end) {
+                (None, None) => Ok((now, plus_an_hour(now, "startDateTime")?)),
+                (Some(start), None) => Ok((start, plus_an_hour(start, "startDateTime")?)),
+                (None, Some(_)) => Err(InvalidRequest::member(
+                    "startDateTime",
+                    "is required when endDateTime is given",
+                )),
+                (Some(start), Some(end)) if end < start => Err(InvalidRequest::member(
+                    "endDateTime",
+                    "must not be earlier than startDateTime",
+                )),
+                (Some(start), Some(end)) => Ok((start, end)),
+            },
+        }
+    }
+}
+
+/// The server's configuration of generated fields and strictness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Answer [`Error::ParameterMismatch`] when an existing meeting differs from
+    /// the request's explicit `subject`, times or attendees. Off by default, as in Graph.
+    pub strict: bool,
+    /// The base of `joinWebUrl`.
+    pub join_base_url: String,
+    /// The dial-in to give meetings; without one `audioConferencing` is `null`.
+    pub dial_in: Option<DialIn>,
+    /// Give meetings a `videoTeleconferenceId`; without it the member is `null`.
+    pub video_interop: bool,
+}
+
+/// A configured dial-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialIn {
+    /// The toll number every meeting shows.
+    pub toll_number: String,
+    /// The base of `dialinUrl`.
+    pub base_url: String,
+}
+
+/// The default `joinWebUrl` base.
+pub const DEFAULT_JOIN_BASE_URL: &str = "https://teams.microsoft.com";
+/// The default `dialinUrl` base.
+pub const DEFAULT_DIALIN_BASE_URL: &str = "https://dialin.teams.microsoft.com";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            strict: false,
+            join_base_url: DEFAULT_JOIN_BASE_URL.to_owned(),
+            dial_in: None,
+            video_interop: false,
+        }
+    }
+}
+
+/// Graph's createOrGet, get and delete over a [`MeetingStore`].
+///
+/// Cheap to clone: every part is shared.
+#[derive(Clone, Debug)]
+pub struct MeetingService {
+    store: Arc<dyn MeetingStore>,
+    settings: Arc<Settings>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+}
+
+impl MeetingService {
+    /// A service with default [`Settings`], the system clock and random ids.
+    pub fn new(store: Arc<dyn MeetingStore>) -> Self {
+        MeetingService {
+            store,
+            settings: Arc::new(Settings::default()),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        }
+    }
+
+    /// Replaces the settings.
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the source of random values.
+    pub fn with_ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn MeetingStore> {
+        &self.store
+    }
+
+    /// Creates the caller's meeting with the request's `externalId`, or returns
+    /// the one that already exists, exactly once per key whatever the concurrency.
+    ///
+    /// Checks, in order: the permission table (403), the request (400), then
+    /// the store. An existing meeting is returned as stored; other request
+    /// members are ignored unless [`Settings::strict`] is on.
+    pub async fn create_or_get(
+        &self,
+        caller: &Caller,
+        profile: Profile,
+        request: CreateOrGetRequest,
+    ) -> Result<Outcome, Error> {
+        caller.authorize(Operation::CreateOrGet)?;
+        let external_id = request.validate()?.clone();
+        let request_upn = check_organizer(caller, &request)?;
+        let now = DateTimeOffset::saturating_from_utc(self.clock.now());
+        let (start, end) = profile.schedule(request.start_date_time, request.end_date_time, now)?;
+
+        let key = MeetingKey {
+            tenant: caller.tenant.clone(),
+            user: caller.user.clone(),
+            external_id,
+        };
+        let draft = Draft {
+            caller,
+            request: &request,
+            organizer_upn: request_upn,
+            start,
+            end,
+            now,
+        };
+        let outcome = self
+            .store
+            .create_or_get(&key, &|| self.build(&key, &draft))
+            .await?;
+        if self.settings.strict {
+            if let Outcome::Existing(stored) = &outcome {
+                let members = mismatches(&request, stored);
+                if !members.is_empty() {
+                    return Err(Error::ParameterMismatch { members });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The caller's meeting with this `id`; another organizer's meeting is
+    /// [`Error::NotFound`] too, so that ids leak nothing.
+    pub async fn get(&self, caller: &Caller, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
+        caller.authorize(Operation::Get)?;
+        self.owned_meeting(caller, id).await
+    }
+
+    /// Deletes the caller's meeting with this `id`; its key becomes free.
+    pub async fn delete(&self, caller: &Caller, id: &MeetingId) -> Result<(), Error> {
+        caller.authorize(Operation::Delete)?;
+        self.owned_meeting(caller, id).await?;
+        match self.store.delete(id).await? {
+            true => Ok(()),
+            false => Err(Error::NotFound),
+        }
+    }
+
+    /// Succeeds when the store answers.
+    pub async fn health(&self) -> Result<(), Error> {
+        Ok(self.store.ping().await?)
+    }
+
+    async fn owned_meeting(
+        &self,
+        caller: &Caller,
+        id: &MeetingId,
+    ) -> Result<Arc<OnlineMeeting>, Error> {
+        let meeting = self.store.get(id).await?.ok_or(Error::NotFound)?;
+        let owned = meeting.organizer_identity().is_some_and(|organizer| {
+            organizer.id.as_deref() == Some(caller.user.as_str())
+                && organizer.tenant_id.as_deref() == Some(caller.tenant.as_str())
+        });
+        if owned {
+            Ok(meeting)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// A new meeting for `key`, with every server-generated member of spec section 3.
+    fn build(&self, key: &MeetingKey, draft: &Draft<'_>) -> OnlineMeeting {
+        let ids = &*self.ids;
+        let settings = &*self.settings;
+        let caller = draft.caller;
+        let thread_id = generate::thread_id(ids);
+        let join_web_url = generate::join_web_url(
+            &settings.join_base_url,
+            &thread_id,
+            caller.tenant.as_str(),
+            caller.user.as_str(),
+        );
+        let audio_conferencing = settings.dial_in.as_ref().map(|dial_in| {
+            let conference_id = generate::digits(ids, 9);
+            AudioConferencing {
+                dialin_url: Some(generate::dialin_url(&dial_in.base_url, ids, &conference_id)),
+                conference_id: Some(conference_id),
+                toll_number: Some(dial_in.toll_number.clone()),
+                ..AudioConferencing::default()
+            }
+        });
+        let organizer = MeetingParticipantInfo {
+            identity: Some(IdentitySet {
+                user: Some(Identity {
+                    tenant_id: Some(caller.tenant.as_str().to_owned()),
+                    identity_provider: Some("AAD".to_owned()),
+                    ..Identity::user(caller.user.as_str(), caller.display_name.clone())
+                }),
+                ..IdentitySet::default()
+            }),
+            upn: caller.upn.clone().or_else(|| draft.organizer_upn.clone()),
+            ..MeetingParticipantInfo::default()
+        };
+        let attendees = draft
+            .request
+            .participants
+            .as_ref()
+            .and_then(|participants| participants.attendees.clone())
+            .unwrap_or_default();
+
+        OnlineMeeting {
+            odata_type: Default::default(),
+            creation_date_time: draft.now,
+            start_date_time: draft.start,
+            end_date_time: draft.end,
+            join_web_url,
+            subject: draft.request.subject.clone(),
+            participants: MeetingParticipants {
+                organizer: Some(organizer),
+                attendees,
+                ..MeetingParticipants::default()
+            },
+            is_broadcast: false,
+            auto_admitted_users: Some(AutoAdmittedUsers::Everyone),
+            capabilities: Vec::new(),
+            audio_conferencing,
+            chat_info: Some(ChatInfo {
+                message_id: Some("0".to_owned()),
+                ..ChatInfo::new(thread_id.clone())
+            }),
+            video_teleconference_id: settings.video_interop.then(|| generate::digits(ids, 10)),
+            external_id: key.external_id.clone(),
+            id: MeetingId::new(format!("{}_{thread_id}", caller.user)),
+            outer_meeting_auto_admitted_users: None,
+            meeting_info: None,
+        }
+    }
+}
+
+/// What a new meeting takes from the call.
+struct Draft<'a> {
+    caller: &'a Caller,
+    request: &'a CreateOrGetRequest,
+    organizer_upn: Option<String>,
+    start: DateTimeOffset,
+    end: DateTimeOffset,
+    now: DateTimeOffset,
+}
+
+/// The organizer is always the caller: a request naming another user id is
+/// refused. Returns the request's organizer UPN, used when the token has none.
+fn check_organizer(
+    caller: &Caller,
+    request: &CreateOrGetRequest,
+) -> Result<Option<String>, InvalidRequest> {
+    let Some(organizer) = request
+        .participants
+        .as_ref()
+        .and_then(|participants| participants.organizer.as_ref())
+    else {
+        return Ok(None);
+    };
+    let named = organizer
+        .identity
+        .as_ref()
+        .and_then(|identity| identity.user.as_ref())
+        .and_then(|user| user.id.as_deref());
+    if let Some(id) = named {
+        if !id.eq_ignore_ascii_case(caller.user.as_str()) {
+            return Err(InvalidRequest::member(
+                "participants.organizer.identity.user.id",
+                format_args!(
+                    "names the user {id}, but the organizer is always the caller; omit it or use the caller's id"
+                ),
+            ));
+        }
+    }
+    Ok(organizer.upn.clone())
+}
+
+/// Strict mode: the members the request sets explicitly that differ from `stored`.
+fn mismatches(request: &CreateOrGetRequest, stored: &OnlineMeeting) -> Vec<&'static str> {
+    let mut members = Vec::new();
+    if request
+        .subject
+        .as_ref()
+        .is_some_and(|s| stored.subject.as_ref() != Some(s))
+    {
+        members.push("subject");
+    }
+    if request
+        .start_date_time
+        .is_some_and(|t| t != stored.start_date_time)
+    {
+        members.push("startDateTime");
+    }
+    if request
+        .end_date_time
+        .is_some_and(|t| t != stored.end_date_time)
+    {
+        members.push("endDateTime");
+    }
+    let attendees = request
+        .participants
+        .as_ref()
+        .and_then(|participants| participants.attendees.as_ref());
+    if attendees.is_some_and(|a| *a != stored.participants.attendees) {
+        members.push("participants.attendees");
+    }
+    members
+}

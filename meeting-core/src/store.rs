@@ -1,0 +1,162 @@
+//! The storage contract every backend implements.
+
+use crate::ids::{MeetingId, MeetingKey};
+use crate::model::OnlineMeeting;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A boxed error source, kept so that the cause of a store failure is never lost.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Builds the meeting to store when a key has none yet. A store calls it at most
+/// once per `create_or_get`, and only when it is about to insert.
+pub type NewMeeting<'a> = &'a (dyn Fn() -> OnlineMeeting + Send + Sync);
+
+/// What [`MeetingStore::create_or_get`] (and so createOrGet) did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// No meeting had the key; this one was stored now.
+    Created(Arc<OnlineMeeting>),
+    /// The meeting that already had the key, as stored.
+    Existing(Arc<OnlineMeeting>),
+}
+
+impl Outcome {
+    /// The meeting, created or existing.
+    pub fn meeting(&self) -> &Arc<OnlineMeeting> {
+        match self {
+            Outcome::Created(meeting) | Outcome::Existing(meeting) => meeting,
+        }
+    }
+
+    /// Whether this call created the meeting.
+    pub fn is_created(&self) -> bool {
+        matches!(self, Outcome::Created(_))
+    }
+
+    /// The meeting, created or existing.
+    pub fn into_meeting(self) -> Arc<OnlineMeeting> {
+        match self {
+            Outcome::Created(meeting) | Outcome::Existing(meeting) => meeting,
+        }
+    }
+}
+
+/// Durable storage for meetings, keyed by [`MeetingKey`] and by [`MeetingId`].
+///
+/// Object-safe: a service holds an `Arc<dyn MeetingStore>` chosen at run time.
+/// A backend is correct when it passes the conformance suite
+/// (`meeting_core::conformance`, feature `conformance`).
+#[async_trait]
+pub trait MeetingStore: Send + Sync + std::fmt::Debug {
+    /// Atomically returns the meeting stored under `key`, or stores the one
+    /// `new_meeting` builds and returns it as created.
+    ///
+    /// However many callers race on one key, from any number of tasks,
+    /// processes or hosts sharing the store, exactly one meeting is stored and
+    /// every caller gets it; losing the race is never an error. `new_meeting`
+    /// builds a meeting whose organizer and `externalId` match `key`.
+    async fn create_or_get(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+    ) -> Result<Outcome, StoreError>;
+
+    /// The meeting stored under `key`.
+    async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError>;
+
+    /// The meeting with this `id`.
+    async fn get(&self, id: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError>;
+
+    /// Deletes the meeting with this `id`, freeing its key. Returns whether one was deleted.
+    async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError>;
+
+    /// Succeeds when the store answers; for health checks.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// A store failure, by what it means to the caller. Each keeps its source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store cannot be reached now (connection lost, server restarting,
+    /// database locked past its timeout). Retrying later may succeed.
+    #[error("the meeting store is unavailable: {source}")]
+    Unavailable {
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// A stored meeting cannot be read back.
+    #[error("stored meeting {what} is corrupt: {source}")]
+    Corrupt {
+        /// Which meeting (its id or key).
+        what: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// The write contradicts what is stored, for example an `id` already used
+    /// under another key.
+    #[error("the meeting store refused a conflicting write: {source}")]
+    Conflict {
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// The store's files or schema are not ones this build can use (not a
+    /// database, a newer schema version, an unwritable location). Nothing was modified.
+    #[error("the meeting store cannot be used: {source}")]
+    Incompatible {
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// Any other failure: a bug in the store or its driver.
+    #[error("the meeting store failed: {source}")]
+    Internal {
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// [`StoreError::Unavailable`] from any error.
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable {
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::Corrupt`] for the meeting `what`.
+    pub fn corrupt(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Corrupt {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::Conflict`] from any error.
+    pub fn conflict(source: impl Into<BoxError>) -> Self {
+        StoreError::Conflict {
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::Incompatible`] from any error.
+    pub fn incompatible(source: impl Into<BoxError>) -> Self {
+        StoreError::Incompatible {
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::Internal`] from any error.
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        StoreError::Internal {
+            source: source.into(),
+        }
+    }
+}

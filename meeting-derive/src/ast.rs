@@ -1,0 +1,158 @@
+//! A typed view of the input: the struct, its tag field and its attributes.
+
+use crate::attr::{self, TypeAttrs};
+use syn::spanned::Spanned;
+use syn::{
+    Data, DeriveInput, Error, Field, Fields, GenericArgument, Ident, LitStr, PathArguments, Result,
+    Type,
+};
+
+/// The name of the marker type the first field must have.
+const TAG_TYPE: &str = "ODataTag";
+/// The JSON member name the tag field must be renamed to.
+const TAG_MEMBER: &str = "@odata.type";
+
+pub struct Input<'a> {
+    pub ident: &'a Ident,
+    pub generics: &'a syn::Generics,
+    pub attrs: TypeAttrs,
+}
+
+impl<'a> Input<'a> {
+    pub fn from_syn(input: &'a DeriveInput) -> Result<Self> {
+        let attrs = attr::parse_type_attrs(&input.attrs);
+        let fields = check_shape(input);
+        let tag = fields.and_then(|fields| check_tag_field(&input.ident, fields));
+        match (attrs, tag) {
+            (Ok(attrs), Ok(())) => Ok(Input {
+                ident: &input.ident,
+                generics: &input.generics,
+                attrs,
+            }),
+            (Err(mut a), Err(b)) => {
+                a.combine(b);
+                Err(a)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
+    /// The Graph type name: the attribute's, else `microsoft.graph.<lowerCamelName>`.
+    pub fn type_name(&self) -> String {
+        match &self.attrs.name {
+            Some(name) => name.value(),
+            None => {
+                let name = self.ident.to_string();
+                let mut chars = name.chars();
+                let lower_camel: String = match chars.next() {
+                    Some(first) => first.to_lowercase().chain(chars).collect(),
+                    None => String::new(),
+                };
+                format!("microsoft.graph.{lower_camel}")
+            }
+        }
+    }
+}
+
+fn check_shape(input: &DeriveInput) -> Result<&syn::FieldsNamed> {
+    match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => Ok(fields),
+            Fields::Unnamed(_) | Fields::Unit => Err(Error::new_spanned(
+                &input.ident,
+                "ODataType needs a struct with named fields: an OData object is a JSON object",
+            )),
+        },
+        Data::Enum(data) => Err(Error::new(
+            data.enum_token.span(),
+            "ODataType applies to structs; an OData enumeration is a JSON string and carries no @odata.type",
+        )),
+        Data::Union(data) => Err(Error::new(
+            data.union_token.span(),
+            "ODataType applies to structs, not unions",
+        )),
+    }
+}
+
+/// The first field must be `#[serde(rename = "@odata.type", default)] _: ODataTag<Self>`:
+/// first so that serde writes the tag before every other member, `default` so
+/// that the tag is optional on input.
+fn check_tag_field(ident: &Ident, fields: &syn::FieldsNamed) -> Result<()> {
+    let hint = format!(
+        "the first field must be the tag: `#[serde(rename = \"{TAG_MEMBER}\", default)] odata_type: {TAG_TYPE}<Self>`"
+    );
+    let Some(first) = fields.named.first() else {
+        return Err(Error::new_spanned(ident, hint));
+    };
+    if !is_tag_type(&first.ty, ident) {
+        let message = match fields.named.iter().position(|f| is_tag_type(&f.ty, ident)) {
+            Some(_) => format!("the `{TAG_TYPE}` field must come first, so that @odata.type is the object's first member; {hint}"),
+            None => hint,
+        };
+        return Err(Error::new_spanned(&first.ty, message));
+    }
+    check_serde_attrs(first)
+}
+
+fn is_tag_type(ty: &Type, ident: &Ident) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident != TAG_TYPE {
+        return false;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(Type::Path(inner))) if args.args.len() == 1 => {
+            inner.path.is_ident("Self") || inner.path.is_ident(ident)
+        }
+        _ => false,
+    }
+}
+
+fn check_serde_attrs(field: &Field) -> Result<()> {
+    let mut rename: Option<LitStr> = None;
+    let mut default = false;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("default") {
+                default = true;
+                if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<LitStr>()?;
+                }
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                meta.parse_nested_meta(|_| Ok(()))?;
+            }
+            Ok(())
+        })?;
+    }
+    match rename {
+        Some(name) if name.value() == TAG_MEMBER => {}
+        Some(name) => {
+            return Err(Error::new_spanned(
+                name,
+                format!("the tag field must be renamed to \"{TAG_MEMBER}\""),
+            ))
+        }
+        None => {
+            return Err(Error::new(
+                field.span(),
+                format!("the tag field needs `#[serde(rename = \"{TAG_MEMBER}\", default)]`"),
+            ))
+        }
+    }
+    if !default {
+        return Err(Error::new(
+            field.span(),
+            "the tag field needs `#[serde(default)]`: @odata.type is optional on input",
+        ));
+    }
+    Ok(())
+}

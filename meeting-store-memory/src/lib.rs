@@ -1,0 +1,99 @@
+//! A concurrent in-memory [`MeetingStore`]: for tests, and for services that
+//! keep meetings only as long as the process lives.
+//!
+//! Keys are spread over sharded maps ([`dashmap`]), so callers on different keys
+//! rarely contend, and no lock is ever held across an `.await`.
+
+use async_trait::async_trait;
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use meeting_core::{
+    MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
+};
+use std::sync::Arc;
+
+/// Meetings in memory, by key and by id.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    by_key: DashMap<MeetingKey, Arc<OnlineMeeting>>,
+    keys_by_id: DashMap<MeetingId, MeetingKey>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many meetings are stored.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether no meeting is stored.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+#[async_trait]
+impl MeetingStore for MemoryStore {
+    async fn create_or_get(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(existing) = self.by_key.get(key) {
+            return Ok(Outcome::Existing(Arc::clone(&existing)));
+        }
+        // Lock order: a key's shard, then an id's shard. `delete` never holds
+        // an id shard while taking a key shard, so the two cannot deadlock.
+        match self.by_key.entry(key.clone()) {
+            Entry::Occupied(existing) => Ok(Outcome::Existing(Arc::clone(existing.get()))),
+            Entry::Vacant(slot) => {
+                let meeting = Arc::new(new_meeting());
+                match self.keys_by_id.entry(meeting.id.clone()) {
+                    dashmap::Entry::Occupied(_) => Err(StoreError::conflict(format!(
+                        "meeting id {} is already stored under another key",
+                        meeting.id
+                    ))),
+                    dashmap::Entry::Vacant(id_slot) => {
+                        id_slot.insert(key.clone());
+                        slot.insert(Arc::clone(&meeting));
+                        Ok(Outcome::Created(meeting))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        Ok(self.by_key.get(key).map(|meeting| Arc::clone(&meeting)))
+    }
+
+    async fn get(&self, id: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        let Some(key) = self.keys_by_id.get(id).map(|key| key.clone()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .by_key
+            .get(&key)
+            .filter(|meeting| meeting.id == *id)
+            .map(|meeting| Arc::clone(&meeting)))
+    }
+
+    async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError> {
+        let Some((_, key)) = self.keys_by_id.remove(id) else {
+            return Ok(false);
+        };
+        Ok(self
+            .by_key
+            .remove_if(&key, |_, meeting| meeting.id == *id)
+            .is_some())
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    meeting_core::store_conformance!(async { std::sync::Arc::new(super::MemoryStore::new()) });
+}
