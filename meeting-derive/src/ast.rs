@@ -85,11 +85,13 @@ fn check_tag_field(ident: &Ident, fields: &syn::FieldsNamed) -> Result<()> {
         return Err(Error::new_spanned(ident, hint));
     };
     if !is_tag_type(&first.ty, ident) {
-        let message = match fields.named.iter().position(|f| is_tag_type(&f.ty, ident)) {
-            Some(_) => format!("the `{TAG_TYPE}` field must come first, so that @odata.type is the object's first member; {hint}"),
-            None => hint,
-        };
-        return Err(Error::new_spanned(&first.ty, message));
+        return Err(match fields.named.iter().find(|f| is_tag_type(&f.ty, ident)) {
+            Some(tag) => Error::new_spanned(
+                &tag.ty,
+                format!("the `{TAG_TYPE}` field must be the first field, so that @odata.type is the object's first member"),
+            ),
+            None => Error::new_spanned(&first.ty, hint),
+        });
     }
     check_serde_attrs(first)
 }
@@ -107,7 +109,12 @@ fn is_tag_type(ty: &Type, ident: &Ident) -> bool {
     };
     match args.args.first() {
         Some(GenericArgument::Type(Type::Path(inner))) if args.args.len() == 1 => {
-            inner.path.is_ident("Self") || inner.path.is_ident(ident)
+            inner.path.is_ident("Self")
+                || inner
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == *ident)
         }
         _ => false,
     }
@@ -116,7 +123,17 @@ fn is_tag_type(ty: &Type, ident: &Ident) -> bool {
 fn check_serde_attrs(field: &Field) -> Result<()> {
     let mut rename: Option<LitStr> = None;
     let mut default = false;
-    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+    let serde_attrs: Vec<&syn::Attribute> = field
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .collect();
+    // Point at the serde attribute when there is one, else at the field.
+    let here = |message: String| match serde_attrs.last() {
+        Some(attr) => Error::new_spanned(attr, message),
+        None => Error::new_spanned(&field.ty, message),
+    };
+    for attr in &serde_attrs {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") {
                 rename = Some(meta.value()?.parse()?);
@@ -142,16 +159,14 @@ fn check_serde_attrs(field: &Field) -> Result<()> {
             ))
         }
         None => {
-            return Err(Error::new(
-                field.span(),
-                format!("the tag field needs `#[serde(rename = \"{TAG_MEMBER}\", default)]`"),
-            ))
+            return Err(here(format!(
+                "the tag field needs `#[serde(rename = \"{TAG_MEMBER}\", default)]`"
+            )))
         }
     }
     if !default {
-        return Err(Error::new(
-            field.span(),
-            "the tag field needs `#[serde(default)]`: @odata.type is optional on input",
+        return Err(here(
+            "the tag field needs `#[serde(default)]`: @odata.type is optional on input".into(),
         ));
     }
     Ok(())

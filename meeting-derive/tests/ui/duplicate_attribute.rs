@@ -1,0 +1,12 @@
+use meeting_core::{ODataTag, ODataType};
+use serde::Serialize;
+
+#[derive(ODataType, Serialize)]
+#[odata(name = "microsoft.graph.chatInfo")]
+#[odata(name = "microsoft.graph.chat")]
+struct ChatInfo {
+    #[serde(rename = "@odata.type", default)]
+    odata_type: ODataTag<Self>,
+}
+
+fn main() {}

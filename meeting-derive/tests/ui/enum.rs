@@ -1,0 +1,8 @@
+use meeting_core::ODataType;
+
+#[derive(ODataType)]
+enum Role {
+    Attendee,
+}
+
+fn main() {}

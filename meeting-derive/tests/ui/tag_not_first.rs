@@ -1,0 +1,11 @@
+use meeting_core::{ODataTag, ODataType};
+use serde::Serialize;
+
+#[derive(ODataType, Serialize)]
+struct ChatInfo {
+    thread_id: String,
+    #[serde(rename = "@odata.type", default)]
+    odata_type: ODataTag<Self>,
+}
+
+fn main() {}

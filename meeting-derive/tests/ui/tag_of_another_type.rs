@@ -1,0 +1,16 @@
+use meeting_core::{ODataTag, ODataType};
+use serde::Serialize;
+
+#[derive(ODataType, Serialize)]
+struct Identity {
+    #[serde(rename = "@odata.type", default)]
+    odata_type: ODataTag<Self>,
+}
+
+#[derive(ODataType, Serialize)]
+struct ChatInfo {
+    #[serde(rename = "@odata.type", default)]
+    odata_type: ODataTag<Identity>,
+}
+
+fn main() {}

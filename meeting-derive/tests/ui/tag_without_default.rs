@@ -1,0 +1,10 @@
+use meeting_core::{ODataTag, ODataType};
+use serde::Serialize;
+
+#[derive(ODataType, Serialize)]
+struct ChatInfo {
+    #[serde(rename = "@odata.type")]
+    odata_type: ODataTag<Self>,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use meeting_core::{ODataTag, ODataType};
+use serde::Serialize;
+
+#[derive(ODataType, Serialize)]
+#[odata(namespace = "microsoft.graph")]
+struct ChatInfo {
+    #[serde(rename = "@odata.type", default)]
+    odata_type: ODataTag<Self>,
+}
+
+fn main() {}
