@@ -1,0 +1,168 @@
+//! Scaling of the memory store: hit latency with 1,000 and 1,000,000 stored
+//! meetings, and hit throughput with one and two worker threads.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dashmap::DashMap;
+use meeting_bench::run::{ready, time_batches};
+use meeting_bench::seed::{self, caller, key, key_only_request};
+use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingService, OnlineMeeting, Profile};
+use std::cell::LazyCell;
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+const SMALL: u64 = 1_000;
+const LARGE: u64 = 1_000_000;
+
+/// Visits keys in a scattered order (a stride coprime with any count made of
+/// 2s and 5s), as independent clients would, so no cache line is reused by luck.
+fn scattered(n: u64, count: u64) -> u64 {
+    (n.wrapping_mul(2_654_435_761)) % count
+}
+
+/// Only under `cargo bench` (criterion passes `--bench`): `cargo test
+/// --benches` runs each bench once, and needs no million meetings for that.
+fn large() -> u64 {
+    if std::env::args().any(|arg| arg == "--bench") {
+        LARGE
+    } else {
+        10_000
+    }
+}
+
+struct Population {
+    service: MeetingService,
+    map: DashMap<MeetingKey, Arc<OnlineMeeting>>,
+    count: u64,
+}
+
+type Lazy = LazyCell<Population, Box<dyn FnOnce() -> Population>>;
+
+fn populate(count: u64) -> Population {
+    let (service, store) = seed::populated_service(count);
+    // The raw map shares the store's meetings, so it costs only its keys.
+    let map = (0..count)
+        .map(|n| {
+            let key = key(n);
+            let meeting = ready(meeting_core::MeetingStore::get_by_key(&*store, &key))
+                .expect("in memory")
+                .expect("stored");
+            (key, meeting)
+        })
+        .collect();
+    Population {
+        service,
+        map,
+        count,
+    }
+}
+
+fn hit_latency(c: &mut Criterion) {
+    // Built on first use, so a filtered run skips the million meetings.
+    let small: Lazy = LazyCell::new(Box::new(|| populate(SMALL)));
+    let large: Lazy = LazyCell::new(Box::new(|| populate(large())));
+    let caller = caller();
+    let mut next = 0;
+
+    let mut group = c.benchmark_group("scaling_hit_latency");
+    for (name, population) in [("baseline_1k_meetings", &small), ("1m_meetings", &large)] {
+        group.bench_function(name, |b| {
+            let population: &Population = population;
+            let count = population.count;
+            b.iter_custom(|iters| {
+                time_batches(
+                    iters,
+                    &mut next,
+                    |n| key_only_request(scattered(n, count)),
+                    |request| {
+                        ready(
+                            population
+                                .service
+                                .create_or_get(&caller, Profile::Beta, request),
+                        )
+                        .expect("a hit")
+                    },
+                )
+            })
+        });
+    }
+    group.finish();
+
+    // The same lookups on a bare DashMap: how much of the growth is the
+    // memory's (cache misses), not the service's.
+    let mut group = c.benchmark_group("scaling_hit_latency_raw_map");
+    for (name, population) in [("baseline_1k_meetings", &small), ("1m_meetings", &large)] {
+        group.bench_function(name, |b| {
+            let population: &Population = population;
+            let count = population.count;
+            b.iter_custom(|iters| {
+                time_batches(
+                    iters,
+                    &mut next,
+                    |n| key(scattered(n, count)),
+                    |key| population.map.get(&key).map(|meeting| Arc::clone(&meeting)),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Wall time from the moment every thread is ready to the moment the last
+/// finishes `iters` hits: clone a request, createOrGet it, drop the outcome.
+fn parallel_hits(
+    service: &MeetingService,
+    requests: &[CreateOrGetRequest],
+    threads: usize,
+    iters: u64,
+) -> Duration {
+    let caller = caller();
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let (caller, barrier) = (&caller, &barrier);
+                scope.spawn(move || {
+                    // Threads start far apart in the key space, as clients would.
+                    let offset = thread * requests.len() / threads;
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters as usize {
+                        let request = requests[(offset + i * 7) % requests.len()].clone();
+                        black_box(
+                            ready(service.create_or_get(caller, Profile::Beta, request))
+                                .expect("a hit"),
+                        );
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("a worker panicked"))
+            .collect()
+    });
+    let start = spans.iter().map(|span| span.0).min().expect("one thread");
+    let end = spans.iter().map(|span| span.1).max().expect("one thread");
+    end - start
+}
+
+fn threads(c: &mut Criterion) {
+    let (service, _store) = seed::populated_service(SMALL);
+    let requests: Vec<CreateOrGetRequest> = (0..SMALL).map(key_only_request).collect();
+
+    // An iteration is one hit per thread: the time per iteration stays flat
+    // and the throughput doubles when nothing is shared.
+    let mut group = c.benchmark_group("scaling_threads");
+    for (name, threads) in [("baseline_1_thread", 1), ("2_threads", 2)] {
+        group.throughput(Throughput::Elements(threads as u64));
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| parallel_hits(&service, &requests, threads, iters))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hit_latency, threads);
+criterion_main!(benches);
