@@ -20,7 +20,7 @@ pub type AdditionalMembers = Map<String, Value>;
 #[derive(ODataType, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineMeeting {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// Server clock when the meeting was created.
@@ -61,7 +61,7 @@ pub struct OnlineMeeting {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeetingParticipants {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// The organizer; on a stored meeting always present, built from the caller.
@@ -82,7 +82,7 @@ pub struct MeetingParticipants {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeetingParticipantInfo {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// Who the participant is.
@@ -100,7 +100,7 @@ pub struct MeetingParticipantInfo {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentitySet {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// The user, when the participant is one.
@@ -121,7 +121,7 @@ pub struct IdentitySet {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// The object id; declared by Graph, so always written.
@@ -145,7 +145,7 @@ pub struct Identity {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioConferencing {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// Nine digits.
@@ -160,7 +160,7 @@ pub struct AudioConferencing {
 #[derive(ODataType, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatInfo {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<Self>,
     /// `19:meeting_<opaque>@thread.v2`.

@@ -14,7 +14,7 @@
 //! #[derive(ODataType, Serialize, Deserialize, Default, Debug)]
 //! #[serde(rename_all = "camelCase")]
 //! struct ChatInfo {
-//!     #[serde(rename = "@odata.type", default)]
+//!     #[serde(rename = "@odata.type")]
 //!     odata_type: ODataTag<Self>,
 //!     thread_id: Option<String>,
 //! }
@@ -93,18 +93,33 @@ impl<T: ODataType + ?Sized> Serialize for ODataTag<T> {
 }
 
 impl<'de, T: ODataType + ?Sized> Deserialize<'de> for ODataTag<T> {
+    /// Reads the tag like an `Option`: serde then treats a missing member (or
+    /// `null`) as absent without `#[serde(default)]`, and `default` stays off the
+    /// field so that a JSON array cannot stand in for the object.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(TagVisitor(PhantomData::<fn() -> T>))
+        deserializer.deserialize_option(TagVisitor(PhantomData::<fn() -> T>))
     }
 }
 
 struct TagVisitor<T: ?Sized>(PhantomData<fn() -> T>);
 
-impl<T: ODataType + ?Sized> Visitor<'_> for TagVisitor<T> {
+impl<'de, T: ODataType + ?Sized> Visitor<'de> for TagVisitor<T> {
     type Value = ODataTag<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the string \"{}\"", T::TAG)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ODataTag::new())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ODataTag::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {

@@ -57,7 +57,7 @@ pub struct CreateOrGetRequest {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "a meetingParticipants object")]
 pub struct RequestParticipants {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     #[allow(missing_docs)]
     pub odata_type: ODataTag<MeetingParticipants>,
     /// When present, must name the caller.
@@ -100,6 +100,22 @@ impl InvalidRequest {
         }
     }
 
+    /// A body refused by [`check_raw`], at byte `offset`.
+    fn raw(body: &[u8], offset: usize, problem: &str) -> Self {
+        let before = &body[..offset.min(body.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        InvalidRequest {
+            member: None,
+            message: format!("malformed JSON: {problem} at line {line} column {column}"),
+        }
+    }
+
     /// The member at fault, when there is one.
     pub fn member_path(&self) -> Option<&str> {
         self.member.as_deref()
@@ -130,7 +146,10 @@ impl CreateOrGetRequest {
     /// assert_eq!(error.member_path(), Some("participants.attendees[2].upn"));
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, InvalidRequest> {
+        check_raw(body)?;
         let mut deserializer = serde_json::Deserializer::from_slice(body);
+        // check_raw bounds the depth at 128 levels; serde_json's own limit is 127.
+        deserializer.disable_recursion_limit();
         let request: CreateOrGetRequest = serde_path_to_error::deserialize(&mut deserializer)
             .map_err(|error| {
                 let path = error.path().to_string();
@@ -179,4 +198,93 @@ impl CreateOrGetRequest {
         }
         Ok(external_id)
     }
+}
+
+/// Checks, over the raw body, what serde_json lets through in the members it
+/// skips (unknown members are skipped unparsed): the body is an object, nesting
+/// is at most [`JSON_MAX_DEPTH`] levels, every number fits an `f64`, and no
+/// string holds a lone surrogate escape. Syntax is left to serde_json.
+fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
+    match body.iter().position(|b| !b" \t\r\n".contains(b)) {
+        Some(start) if body[start] != b'{' => {
+            return Err(InvalidRequest::raw(
+                body,
+                start,
+                "the body must be a JSON object",
+            ))
+        }
+        _ => {}
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => i = skip_string(body, i + 1)?,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > JSON_MAX_DEPTH {
+                    return Err(InvalidRequest::raw(
+                        body,
+                        i,
+                        "JSON nesting deeper than 128 levels",
+                    ));
+                }
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < body.len()
+                    && matches!(body[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let number = std::str::from_utf8(&body[start..i])
+                    .ok()
+                    .and_then(|n| n.parse::<f64>().ok());
+                if number.is_some_and(|n| !n.is_finite()) {
+                    return Err(InvalidRequest::raw(
+                        body,
+                        start,
+                        "a number too large for a 64-bit float",
+                    ));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Skips a string whose opening quote is just before `i`; returns the index after its end.
+fn skip_string(body: &[u8], mut i: usize) -> Result<usize, InvalidRequest> {
+    let hex4 = |at: usize| {
+        body.get(at..at + 4)
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| u16::from_str_radix(digits, 16).ok())
+    };
+    while i < body.len() {
+        match body[i] {
+            b'"' => return Ok(i + 1),
+            b'\\' if body.get(i + 1) == Some(&b'u') => match hex4(i + 2) {
+                Some(0xD800..=0xDBFF) => {
+                    let escape_follows = body.get(i + 6..i + 8) == Some(b"\\u".as_slice());
+                    if !(escape_follows && matches!(hex4(i + 8), Some(0xDC00..=0xDFFF))) {
+                        return Err(InvalidRequest::raw(body, i, "a lone surrogate in a string"));
+                    }
+                    i += 12;
+                }
+                Some(0xDC00..=0xDFFF) => {
+                    return Err(InvalidRequest::raw(body, i, "a lone surrogate in a string"))
+                }
+                _ => i += 6,
+            },
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    Ok(i)
 }

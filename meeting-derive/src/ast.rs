@@ -74,12 +74,13 @@ fn check_shape(input: &DeriveInput) -> Result<&syn::FieldsNamed> {
     }
 }
 
-/// The first field must be `#[serde(rename = "@odata.type", default)] _: ODataTag<Self>`:
-/// first so that serde writes the tag before every other member, `default` so
-/// that the tag is optional on input.
+/// The first field must be `#[serde(rename = "@odata.type")] _: ODataTag<Self>`:
+/// first so that serde writes the tag before every other member. The tag is
+/// optional on input by itself; `default` on it would let serde accept a JSON
+/// array in place of the object, so it is refused.
 fn check_tag_field(ident: &Ident, fields: &syn::FieldsNamed) -> Result<()> {
     let hint = format!(
-        "the first field must be the tag: `#[serde(rename = \"{TAG_MEMBER}\", default)] odata_type: {TAG_TYPE}<Self>`"
+        "the first field must be the tag: `#[serde(rename = \"{TAG_MEMBER}\")] odata_type: {TAG_TYPE}<Self>`"
     );
     let Some(first) = fields.named.first() else {
         return Err(Error::new_spanned(ident, hint));
@@ -122,7 +123,7 @@ fn is_tag_type(ty: &Type, ident: &Ident) -> bool {
 
 fn check_serde_attrs(field: &Field) -> Result<()> {
     let mut rename: Option<LitStr> = None;
-    let mut default = false;
+    let mut default: Option<syn::Path> = None;
     let serde_attrs: Vec<&syn::Attribute> = field
         .attrs
         .iter()
@@ -138,7 +139,7 @@ fn check_serde_attrs(field: &Field) -> Result<()> {
             if meta.path.is_ident("rename") {
                 rename = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("default") {
-                default = true;
+                default = Some(meta.path.clone());
                 if meta.input.peek(syn::Token![=]) {
                     meta.value()?.parse::<LitStr>()?;
                 }
@@ -160,13 +161,14 @@ fn check_serde_attrs(field: &Field) -> Result<()> {
         }
         None => {
             return Err(here(format!(
-                "the tag field needs `#[serde(rename = \"{TAG_MEMBER}\", default)]`"
+                "the tag field needs `#[serde(rename = \"{TAG_MEMBER}\")]`"
             )))
         }
     }
-    if !default {
-        return Err(here(
-            "the tag field needs `#[serde(default)]`: @odata.type is optional on input".into(),
+    if let Some(default) = default {
+        return Err(Error::new_spanned(
+            default,
+            "remove `default` from the tag field: the tag is optional by itself, and `default` would let a JSON array stand for the object",
         ));
     }
     Ok(())

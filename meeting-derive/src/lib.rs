@@ -12,7 +12,7 @@ use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
 /// Implements `meeting_core::odata::ODataType` for a struct whose first field is
-/// `#[serde(rename = "@odata.type", default)] ODataTag<Self>`.
+/// `#[serde(rename = "@odata.type")] ODataTag<Self>`.
 ///
 /// The Graph type name defaults to `microsoft.graph.` followed by the type's name
 /// in lower camel case; `#[odata(name = "microsoft.graph.other")]` overrides it.

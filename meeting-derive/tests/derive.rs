@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(ODataType, Serialize, Deserialize, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct MeetingParticipantInfo {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Self>,
     upn: Option<String>,
     zeta_first: u8,
@@ -17,14 +17,14 @@ struct MeetingParticipantInfo {
 #[derive(ODataType, Serialize, Deserialize, Debug, Default, PartialEq)]
 #[odata(name = "contoso.extensions.meetingRoom")]
 struct Room {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Self>,
     seats: u32,
 }
 
 #[derive(ODataType, Serialize, Deserialize, Debug, Default, PartialEq)]
 struct Wrapper<T> {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Wrapper<T>>,
     inner: T,
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 #[odata(name = "microsoft.graph.chatInfo")]
 #[odata(name = "microsoft.graph.chat")]
 struct ChatInfo {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Self>,
 }
 

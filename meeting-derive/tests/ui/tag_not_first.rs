@@ -4,7 +4,7 @@ use serde::Serialize;
 #[derive(ODataType, Serialize)]
 struct ChatInfo {
     thread_id: String,
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Self>,
 }
 

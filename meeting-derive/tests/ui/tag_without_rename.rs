@@ -3,7 +3,7 @@ use serde::Serialize;
 
 #[derive(ODataType, Serialize)]
 struct ChatInfo {
-    #[serde(default)]
+    #[serde(alias = "type")]
     odata_type: ODataTag<Self>,
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 #[derive(ODataType, Serialize)]
 #[odata(namespace = "microsoft.graph")]
 struct ChatInfo {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type")]
     odata_type: ODataTag<Self>,
 }
 

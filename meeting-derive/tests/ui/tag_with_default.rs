@@ -3,7 +3,7 @@ use serde::Serialize;
 
 #[derive(ODataType, Serialize)]
 struct ChatInfo {
-    #[serde(rename = "@odata.type")]
+    #[serde(rename = "@odata.type", default)]
     odata_type: ODataTag<Self>,
 }
 

@@ -1,0 +1,84 @@
+//! The rules of `createorget.md`, one test per rule, named after it.
+//!
+//! Everything here runs through the public API of `meeting-core` on the
+//! in-memory store, with a manual clock and sequential ids where a value must
+//! be predictable.
+
+mod json;
+mod profiles;
+mod properties;
+mod request;
+mod response;
+mod rules;
+mod seed;
+
+use meeting_core::testing::{ManualClock, SequentialIds};
+use meeting_core::{
+    Caller, CreateOrGetRequest, Error, MeetingService, OnlineMeeting, Outcome, Profile, Settings,
+};
+use meeting_store_memory::MemoryStore;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
+pub const USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
+pub const OTHER_USER: &str = "1f35f2e6-9cab-44ad-8d5a-b74c14720000";
+
+/// A delegated work-account caller with `OnlineMeetings.ReadWrite`.
+pub fn caller() -> Caller {
+    caller_for(TENANT, USER)
+}
+
+pub fn caller_for(tenant: &str, user: &str) -> Caller {
+    Caller::delegated(tenant, user, ["OnlineMeetings.ReadWrite"])
+}
+
+/// A service on a fresh memory store with default settings, a clock standing
+/// at 2026-01-01T09:00:00Z and sequential ids.
+pub fn service() -> MeetingService {
+    service_with(Settings::default())
+}
+
+pub fn service_with(settings: Settings) -> MeetingService {
+    MeetingService::new(Arc::new(MemoryStore::new()))
+        .with_settings(settings)
+        .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")))
+        .with_ids(Arc::new(SequentialIds::new()))
+}
+
+/// Parses a JSON body, as the HTTP front does.
+pub fn request(json: &str) -> CreateOrGetRequest {
+    CreateOrGetRequest::from_json(json.as_bytes())
+        .unwrap_or_else(|error| panic!("the request is valid, but: {error}"))
+}
+
+/// createOrGet with a JSON body, in a profile.
+pub async fn call(
+    service: &MeetingService,
+    caller: &Caller,
+    profile: Profile,
+    json: &str,
+) -> Result<Outcome, Error> {
+    let request = CreateOrGetRequest::from_json(json.as_bytes())?;
+    service.create_or_get(caller, profile, request).await
+}
+
+/// createOrGet that must succeed.
+pub async fn create(service: &MeetingService, json: &str) -> Outcome {
+    call(service, &caller(), Profile::Beta, json)
+        .await
+        .unwrap_or_else(|error| panic!("createOrGet succeeds, but: {error}"))
+}
+
+/// The meeting as JSON, member order kept (serde_json's `preserve_order`).
+pub fn to_value(meeting: &OnlineMeeting) -> Value {
+    serde_json::from_str(&serde_json::to_string(meeting).unwrap()).unwrap()
+}
+
+/// The 400 a body gets, with the member it names.
+pub fn invalid(json: &str) -> meeting_core::InvalidRequest {
+    match CreateOrGetRequest::from_json(json.as_bytes()) {
+        Ok(parsed) => panic!("expected a 400 for {json}, got {parsed:?}"),
+        Err(error) => error,
+    }
+}

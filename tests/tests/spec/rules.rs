@@ -1,0 +1,374 @@
+//! Spec section 1 (the operation) and 1.2 (who may call).
+
+use super::*;
+use meeting_core::{Forbidden, MeetingId, PERSONAL_ACCOUNT_TENANT};
+
+const KEYED: &str = r#"{"externalId":"key-1","subject":"First"}"#;
+
+#[tokio::test]
+async fn existing_meeting_is_returned_unchanged_and_other_fields_ignored() {
+    let service = service();
+    let first = create(&service, KEYED).await;
+    assert!(first.is_created());
+    let second = create(
+        &service,
+        r#"{"externalId":"key-1","subject":"Second","startDateTime":"2030-01-01T00:00:00Z",
+            "participants":{"attendees":[{"upn":"x@y"}]}}"#,
+    )
+    .await;
+    assert!(!second.is_created());
+    assert_eq!(second.meeting(), first.meeting());
+    assert_eq!(second.meeting().subject.as_deref(), Some("First"));
+}
+
+#[tokio::test]
+async fn two_users_of_one_tenant_with_one_external_id_get_two_meetings() {
+    let service = service();
+    let mine = call(&service, &caller(), Profile::Beta, KEYED)
+        .await
+        .unwrap();
+    let theirs = call(
+        &service,
+        &caller_for(TENANT, OTHER_USER),
+        Profile::Beta,
+        KEYED,
+    )
+    .await
+    .unwrap();
+    assert!(mine.is_created() && theirs.is_created());
+    assert_ne!(mine.meeting().id, theirs.meeting().id);
+}
+
+#[tokio::test]
+async fn one_user_id_in_two_tenants_gets_two_meetings() {
+    let service = service();
+    let a = call(
+        &service,
+        &caller_for("tenant-a", USER),
+        Profile::Beta,
+        KEYED,
+    )
+    .await
+    .unwrap();
+    let b = call(
+        &service,
+        &caller_for("tenant-b", USER),
+        Profile::Beta,
+        KEYED,
+    )
+    .await
+    .unwrap();
+    assert!(a.is_created() && b.is_created());
+    assert_ne!(a.meeting().id, b.meeting().id);
+}
+
+#[tokio::test]
+async fn external_id_matches_exactly_without_case_folding_trimming_or_normalisation() {
+    let service = service();
+    let mut ids = std::collections::HashSet::new();
+    for key in ["Key", "key", " key", "key ", "caf\u{e9}", "cafe\u{301}"] {
+        let body = serde_json::json!({ "externalId": key }).to_string();
+        let outcome = create(&service, &body).await;
+        assert!(outcome.is_created(), "{key:?} is its own key");
+        ids.insert(outcome.meeting().id.clone());
+    }
+    assert_eq!(ids.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_with_one_key_produce_exactly_one_meeting_for_everyone() {
+    let service = service();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let body = format!(r#"{{"externalId":"race","subject":"caller {i}"}}"#);
+                call(&service, &caller(), Profile::V1, &body).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(
+            task.await
+                .unwrap()
+                .expect("nobody fails for losing the race"),
+        );
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_created()).count(), 1);
+    let id = &outcomes[0].meeting().id;
+    assert!(outcomes.iter().all(|o| o.meeting().id == *id));
+}
+
+#[tokio::test]
+async fn deleting_a_meeting_frees_its_key_for_a_new_meeting_with_a_new_id() {
+    let service = service();
+    let first = create(&service, KEYED).await.into_meeting();
+    service.delete(&caller(), &first.id).await.unwrap();
+    assert!(matches!(
+        service.get(&caller(), &first.id).await,
+        Err(Error::NotFound)
+    ));
+    let second = create(&service, KEYED).await;
+    assert!(second.is_created());
+    assert_ne!(second.meeting().id, first.id);
+}
+
+#[tokio::test]
+async fn strict_mode_is_off_by_default() {
+    assert!(!Settings::default().strict);
+    let service = service();
+    create(&service, KEYED).await;
+    let other = create(&service, r#"{"externalId":"key-1","subject":"Other"}"#).await;
+    assert!(!other.is_created());
+}
+
+#[tokio::test]
+async fn strict_mode_answers_parameter_mismatch_for_explicit_differences() {
+    let service = service_with(Settings {
+        strict: true,
+        ..Settings::default()
+    });
+    create(
+        &service,
+        r#"{"externalId":"k","subject":"S","startDateTime":"2030-01-01T10:00:00Z",
+            "endDateTime":"2030-01-01T11:00:00Z","participants":{"attendees":[{"upn":"a@b"}]}}"#,
+    )
+    .await;
+    for (body, member) in [
+        (r#"{"externalId":"k","subject":"T"}"#, "subject"),
+        (
+            r#"{"externalId":"k","startDateTime":"2030-01-01T10:00:01Z"}"#,
+            "startDateTime",
+        ),
+        (
+            r#"{"externalId":"k","endDateTime":"2030-01-01T12:00:00Z"}"#,
+            "endDateTime",
+        ),
+        (
+            r#"{"externalId":"k","participants":{"attendees":[]}}"#,
+            "participants.attendees",
+        ),
+    ] {
+        match call(&service, &caller(), Profile::Beta, body).await {
+            Err(Error::ParameterMismatch { members }) => assert_eq!(members, [member], "{body}"),
+            other => panic!("{body}: expected ParameterMismatch, got {other:?}"),
+        }
+    }
+    let error = call(
+        &service,
+        &caller(),
+        Profile::Beta,
+        r#"{"externalId":"k","subject":"T"}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code().as_str(), "ParameterMismatch");
+}
+
+#[tokio::test]
+async fn strict_mode_ignores_absent_and_null_members_and_compares_instants() {
+    let service = service_with(Settings {
+        strict: true,
+        ..Settings::default()
+    });
+    create(
+        &service,
+        r#"{"externalId":"k","subject":"S","startDateTime":"2030-01-01T10:00:00Z","participants":{"attendees":[{"upn":"a@b"}]}}"#,
+    )
+    .await;
+    for body in [
+        r#"{"externalId":"k"}"#,
+        r#"{"externalId":"k","subject":null,"startDateTime":null,"endDateTime":null,"participants":null}"#,
+        r#"{"externalId":"k","participants":{"attendees":null}}"#,
+        r#"{"externalId":"k","subject":"S","startDateTime":"2030-01-01T12:00:00+02:00"}"#,
+        r#"{"externalId":"k","participants":{"attendees":[{"upn":"a@b"}]}}"#,
+    ] {
+        let outcome = call(&service, &caller(), Profile::Beta, body).await;
+        assert!(
+            matches!(outcome, Ok(Outcome::Existing(_))),
+            "{body}: {outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delegated_work_account_with_read_write_is_allowed() {
+    assert!(create(&service(), KEYED).await.is_created());
+}
+
+#[tokio::test]
+async fn delegated_work_account_without_the_scope_is_forbidden() {
+    let caller = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read", "User.Read"]);
+    let error = call(&service(), &caller, Profile::Beta, KEYED)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Forbidden(Forbidden::MissingScope { .. })),
+        "{error:?}"
+    );
+    assert_eq!(error.code().as_str(), "Forbidden");
+}
+
+#[tokio::test]
+async fn personal_microsoft_account_is_forbidden_with_a_message_saying_so() {
+    let caller = caller_for(PERSONAL_ACCOUNT_TENANT, USER);
+    let error = call(&service(), &caller, Profile::Beta, KEYED)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Forbidden(Forbidden::PersonalAccount)
+    ));
+    assert!(error
+        .to_string()
+        .contains("personal Microsoft accounts are not supported"));
+}
+
+#[tokio::test]
+async fn application_token_is_forbidden_with_a_message_saying_so() {
+    let caller = Caller::application(TENANT, "app-principal");
+    let error = call(&service(), &caller, Profile::Beta, KEYED)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Forbidden(Forbidden::ApplicationPermissions)
+    ));
+    assert!(error
+        .to_string()
+        .contains("application permissions are not supported"));
+}
+
+#[tokio::test]
+async fn permission_is_checked_before_the_request_is_validated() {
+    let caller = Caller::application(TENANT, "app-principal");
+    let invalid = meeting_core::CreateOrGetRequest::default();
+    let error = service()
+        .create_or_get(&caller, Profile::Beta, invalid)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Forbidden(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn organizer_is_built_from_the_caller() {
+    let caller = caller()
+        .with_display_name("Tyler Stein")
+        .with_upn("tyler@contoso.com");
+    let outcome = call(
+        &service(),
+        &caller,
+        Profile::Beta,
+        r#"{"externalId":"k","participants":{"organizer":{"identity":{"user":{"id":"d4a060b5-a8fc-450c-837b-750b2c280000","displayName":"Spoofed"}},"upn":"request@contoso.com"}}}"#,
+    )
+    .await
+    .unwrap();
+    let organizer = &to_value(outcome.meeting())["participants"]["organizer"];
+    assert_eq!(
+        organizer.to_string(),
+        serde_json::json!({
+            "@odata.type": "#microsoft.graph.meetingParticipantInfo",
+            "identity": {
+                "@odata.type": "#microsoft.graph.identitySet",
+                "user": {
+                    "@odata.type": "#microsoft.graph.identity",
+                    "id": USER,
+                    "tenantId": TENANT,
+                    "displayName": "Tyler Stein",
+                    "identityProvider": "AAD"
+                }
+            },
+            "upn": "tyler@contoso.com"
+        })
+        .to_string()
+    );
+}
+
+#[tokio::test]
+async fn organizer_display_name_is_null_and_upn_from_the_request_when_the_caller_has_none() {
+    let outcome = create(
+        &service(),
+        r#"{"externalId":"k","participants":{"organizer":{"upn":"request@contoso.com"}}}"#,
+    )
+    .await;
+    let organizer = &to_value(outcome.meeting())["participants"]["organizer"];
+    assert_eq!(organizer["identity"]["user"]["displayName"], Value::Null);
+    assert_eq!(organizer["upn"], "request@contoso.com");
+    let bare = create(&service(), KEYED).await;
+    assert_eq!(
+        to_value(bare.meeting())["participants"]["organizer"]["upn"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn request_naming_another_organizer_is_a_bad_request() {
+    let body = format!(
+        r#"{{"externalId":"k","participants":{{"organizer":{{"identity":{{"user":{{"id":"{OTHER_USER}"}}}}}}}}}}"#
+    );
+    let error = call(&service(), &caller(), Profile::Beta, &body)
+        .await
+        .unwrap_err();
+    let Error::InvalidRequest(invalid) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        invalid.member_path(),
+        Some("participants.organizer.identity.user.id")
+    );
+    assert_eq!(error.code().as_str(), "BadRequest");
+}
+
+#[tokio::test]
+async fn get_returns_the_callers_meeting() {
+    let service = service();
+    let created = create(&service, KEYED).await.into_meeting();
+    let reader = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read"]);
+    assert_eq!(service.get(&reader, &created.id).await.unwrap(), created);
+}
+
+#[tokio::test]
+async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
+    let service = service();
+    let created = create(&service, KEYED).await.into_meeting();
+    let other = caller_for(TENANT, OTHER_USER);
+    assert!(matches!(
+        service.get(&other, &created.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        service.delete(&other, &created.id).await,
+        Err(Error::NotFound)
+    ));
+    let same_user_other_tenant = caller_for("another-tenant", USER);
+    assert!(matches!(
+        service.get(&same_user_other_tenant, &created.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(
+        service.get(&caller(), &created.id).await.is_ok(),
+        "the meeting survives"
+    );
+    let unknown = MeetingId::new("nobody_19:none@thread.v2");
+    assert!(matches!(
+        service.get(&caller(), &unknown).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn delete_needs_read_write_and_get_needs_read() {
+    let service = service();
+    let created = create(&service, KEYED).await.into_meeting();
+    let reader = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read"]);
+    assert!(matches!(
+        service.delete(&reader, &created.id).await,
+        Err(Error::Forbidden(_))
+    ));
+    let nobody = Caller::delegated(TENANT, USER, ["User.Read"]);
+    assert!(matches!(
+        service.get(&nobody, &created.id).await,
+        Err(Error::Forbidden(_))
+    ));
+}
