@@ -1,0 +1,113 @@
+//! The store's own failures, and their one mapping into [`StoreError`].
+
+use meeting_core::StoreError;
+use rusqlite::ErrorCode;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What went wrong inside the SQLite store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error(
+        "the directory {0} does not exist: create it, or choose another path for the database"
+    )]
+    MissingDirectory(PathBuf),
+    #[error("{path} is not a SQLite database; it was left untouched: choose another path")]
+    NotADatabase {
+        path: PathBuf,
+        #[source]
+        source: Option<rusqlite::Error>,
+    },
+    #[error("{path} is a SQLite database of another application (application_id {application_id:#x}, {tables} tables); it was left untouched: choose another path")]
+    ForeignDatabase {
+        path: PathBuf,
+        application_id: i32,
+        tables: i64,
+    },
+    #[error("{path} has schema version {found}, which this build does not know (it knows versions up to {known}); it was left untouched: run a newer meeting-store-sqlite")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path} cannot be written (read-only file, directory or file system): make it writable, or choose another path")]
+    Unwritable {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the stored JSON of meeting {what} cannot be read")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("meeting id {0} is already stored under another key")]
+    IdTaken(String),
+    #[error("the meeting cannot be serialized")]
+    Serialize(#[source] serde_json::Error),
+    #[error("the store's writer thread has stopped")]
+    WriterStopped,
+    #[error("a blocking database task failed")]
+    Task(#[source] tokio::task::JoinError),
+    /// Shared so that one failed group commit can answer every caller in it.
+    #[error("SQLite failed")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        Error::Sqlite(Arc::new(error))
+    }
+}
+
+impl From<Error> for StoreError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::MissingDirectory(_)
+            | Error::NotADatabase { .. }
+            | Error::ForeignDatabase { .. }
+            | Error::NewerSchema { .. }
+            | Error::Unwritable { .. } => StoreError::incompatible(error),
+            Error::Corrupt { what, source } => StoreError::corrupt(what, source),
+            Error::IdTaken(_) => StoreError::conflict(error),
+            Error::Io { .. } | Error::WriterStopped => StoreError::unavailable(error),
+            Error::Serialize(_) | Error::Task(_) => StoreError::internal(error),
+            Error::Sqlite(ref sqlite) => match sqlite.sqlite_error_code() {
+                Some(
+                    ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::DiskFull
+                    | ErrorCode::OutOfMemory
+                    | ErrorCode::FileLockingProtocolFailed,
+                ) => StoreError::unavailable(error),
+                Some(
+                    ErrorCode::NotADatabase
+                    | ErrorCode::ReadOnly
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::PermissionDenied,
+                ) => StoreError::incompatible(error),
+                Some(ErrorCode::DatabaseCorrupt) => {
+                    StoreError::corrupt("(the database file)", error)
+                }
+                Some(ErrorCode::ConstraintViolation) => StoreError::conflict(error),
+                _ => StoreError::internal(error),
+            },
+        }
+    }
+}
+
+/// Whether a failure to open or set up a connection means the location cannot be written.
+pub(crate) fn is_unwritable(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied)
+    )
+}

@@ -1,0 +1,63 @@
+//! How a [`SqliteStore`](crate::SqliteStore) opens its file.
+
+use std::time::Duration;
+
+/// How durable an acknowledged create is: SQLite's `PRAGMA synchronous` in WAL mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous=FULL`: every commit is fsynced before it is acknowledged, so an
+    /// acknowledged create survives a process crash and a power loss. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits reach the operating system before they are
+    /// acknowledged and are fsynced at checkpoints, so an acknowledged create survives
+    /// a process crash but the last commits may be lost on a power loss.
+    Normal,
+}
+
+impl Synchronous {
+    /// The value of `PRAGMA synchronous`.
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Settings for [`SqliteStore::open_with`](crate::SqliteStore::open_with).
+///
+/// ```
+/// use meeting_store_sqlite::{SqliteOptions, Synchronous};
+/// use std::time::Duration;
+///
+/// let options = SqliteOptions {
+///     synchronous: Synchronous::Normal,
+///     busy_timeout: Duration::from_secs(1),
+///     ..SqliteOptions::default()
+/// };
+/// assert_eq!(options.max_batch, SqliteOptions::default().max_batch);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Durability of an acknowledged write; [`Synchronous::Full`] by default.
+    pub synchronous: Synchronous,
+    /// How long a statement waits for a lock held by another connection or
+    /// process before the store reports itself unavailable; 5 s by default.
+    pub busy_timeout: Duration,
+    /// The most writes committed together in one transaction (group commit); 1,024 by default.
+    pub max_batch: usize,
+    /// How many idle reader connections are kept open for lookups; 4 by default.
+    pub idle_readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+            max_batch: 1024,
+            idle_readers: 4,
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Lookups: a small pool of reader connections, used off the async executor.
+//!
+//! WAL lets readers run beside the writer without waiting for it, so lookups
+//! (and so createOrGet hits) never queue behind group commits.
+
+use crate::error::Error;
+use crate::options::SqliteOptions;
+use crate::schema::connect;
+use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
+use rusqlite::{Connection, OptionalExtension, Row};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+const SELECT_BY_KEY: &str =
+    "SELECT id, meeting FROM meetings WHERE tenant_id = ?1 AND user_id = ?2 AND external_id = ?3";
+const SELECT_BY_ID: &str = "SELECT id, meeting FROM meetings WHERE id = ?1";
+
+/// Reader connections, opened on demand and kept while idle, up to a bound.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    path: PathBuf,
+    options: SqliteOptions,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(crate) fn new(path: PathBuf, options: SqliteOptions) -> Self {
+        Readers {
+            path,
+            options,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on a reader connection in tokio's blocking pool.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let connection = readers.take()?;
+            let result = read(&connection);
+            readers.put(connection);
+            result
+        })
+        .await
+        .map_err(Error::Task)?
+    }
+
+    fn take(&self) -> Result<Connection, Error> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        match idle {
+            Some(connection) => Ok(connection),
+            None => {
+                let connection = connect(&self.path, &self.options, false)?;
+                // A reader never writes; SQLite enforces it.
+                connection.pragma_update(None, "query_only", true)?;
+                Ok(connection)
+            }
+        }
+    }
+
+    fn put(&self, connection: Connection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < self.options.idle_readers {
+            idle.push(connection);
+        }
+    }
+}
+
+/// The meeting stored under `key`, in one indexed read.
+pub(crate) fn by_key(
+    connection: &Connection,
+    key: &MeetingKey,
+) -> Result<Option<OnlineMeeting>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_BY_KEY)?;
+    let found = statement
+        .query_row(
+            (
+                key.tenant.as_str(),
+                key.user.as_str(),
+                key.external_id.as_str(),
+            ),
+            |row| Ok(parse_meeting(row)),
+        )
+        .optional()?;
+    found.transpose()
+}
+
+/// The meeting with this id.
+pub(crate) fn by_id(
+    connection: &Connection,
+    id: &MeetingId,
+) -> Result<Option<OnlineMeeting>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_BY_ID)?;
+    let found = statement
+        .query_row([id.as_str()], |row| Ok(parse_meeting(row)))
+        .optional()?;
+    found.transpose()
+}
+
+/// Reads a `(id, meeting)` row; an unreadable meeting is [`Error::Corrupt`] naming its id.
+pub(crate) fn parse_meeting(row: &Row<'_>) -> Result<OnlineMeeting, Error> {
+    let id = match row.get_ref(0).map(|value| value.as_str()) {
+        Ok(Ok(id)) => id.to_owned(),
+        _ => "(a row whose id is unreadable)".to_owned(),
+    };
+    let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| Error::Corrupt {
+        what: id.clone(),
+        source,
+    };
+    let text = row
+        .get_ref(1)
+        .map_err(|error| corrupt(error.into()))?
+        .as_str()
+        .map_err(|error| corrupt(error.into()))?;
+    serde_json::from_str(text).map_err(|error| corrupt(error.into()))
+}
