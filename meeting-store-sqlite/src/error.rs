@@ -57,7 +57,7 @@ pub(crate) enum Error {
     #[error("a blocking database task failed")]
     Task(#[source] tokio::task::JoinError),
     /// Shared so that one failed group commit can answer every caller in it.
-    #[error("SQLite failed")]
+    #[error("SQLite: {0}")]
     Sqlite(#[source] Arc<rusqlite::Error>),
 }
 

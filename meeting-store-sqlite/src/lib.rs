@@ -43,17 +43,33 @@ use meeting_core::{
 use read::Readers;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 use writer::Job;
 
-/// Meetings in one SQLite file. Cheap to share behind an `Arc`; closes its
-/// connections when dropped.
+/// Meetings in one SQLite file. Share it behind an `Arc`.
+///
+/// Dropping it finishes the writes already queued, then closes the file: the
+/// drop blocks for as long as that takes (usually one commit).
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     readers: Arc<Readers>,
-    jobs: mpsc::Sender<Job>,
+    /// `None` only while dropping, so that the writer sees its queue close.
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(writer) = self.writer.take() {
+            // A writer that panicked has nothing left to close.
+            let _ = writer.join();
+        }
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -95,9 +111,11 @@ impl SqliteStore {
         schema::migrate(&mut connection, &path)?;
         let (jobs, queue) = mpsc::channel();
         let max_batch = options.max_batch;
-        std::thread::Builder::new()
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&commits);
+        let writer = std::thread::Builder::new()
             .name("meeting-sqlite-writer".to_owned())
-            .spawn(move || writer::run(connection, queue, max_batch))
+            .spawn(move || writer::run(connection, queue, max_batch, &counted))
             .map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
@@ -106,7 +124,9 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.clone(), options.clone())),
             path,
             options,
-            jobs,
+            jobs: Some(jobs),
+            writer: Some(writer),
+            commits,
         })
     }
 
@@ -120,12 +140,19 @@ impl SqliteStore {
         &self.options
     }
 
+    /// How many write transactions this store has committed. With group commit it
+    /// grows more slowly than the number of writes under concurrency; for monitoring.
+    pub fn committed_transactions(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     async fn write<T>(
         &self,
         job: Job,
         answer: oneshot::Receiver<Result<T, Error>>,
     ) -> Result<T, Error> {
-        self.jobs.send(job).map_err(|_| Error::WriterStopped)?;
+        let jobs = self.jobs.as_ref().ok_or(Error::WriterStopped)?;
+        jobs.send(job).map_err(|_| Error::WriterStopped)?;
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 }

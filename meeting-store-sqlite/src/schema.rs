@@ -116,21 +116,25 @@ pub(crate) fn check_existing(path: &Path, options: &SqliteOptions) -> Result<(),
             source: None,
         });
     }
+    let refused = |source: rusqlite::Error| match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::NotADatabase {
+            path: path.to_owned(),
+            source: Some(source),
+        },
+        // A WAL database needs its directory writable even to be read.
+        _ if is_unwritable(&source) => Error::Unwritable {
+            path: path.to_owned(),
+            source,
+        },
+        _ => Error::from(source),
+    };
     let probe = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    )
+    .map_err(refused)?;
     probe.busy_timeout(options.busy_timeout)?;
-    let found = read_identity(&probe).map_err(|source| {
-        if source.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
-            Error::NotADatabase {
-                path: path.to_owned(),
-                source: Some(source),
-            }
-        } else {
-            Error::from(source)
-        }
-    })?;
+    let found = read_identity(&probe).map_err(refused)?;
     found.check(path)
 }
 

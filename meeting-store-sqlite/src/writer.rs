@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::read::parse_meeting;
 use meeting_core::{MeetingKey, OnlineMeeting, Outcome};
 use rusqlite::{Connection, ErrorCode};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -65,7 +66,12 @@ const SELECT_BY_KEY: &str =
 const DELETE: &str = "DELETE FROM meetings WHERE id = ?1";
 
 /// Runs the writer until every sender is dropped.
-pub(crate) fn run(connection: Connection, jobs: mpsc::Receiver<Job>, max_batch: usize) {
+pub(crate) fn run(
+    connection: Connection,
+    jobs: mpsc::Receiver<Job>,
+    max_batch: usize,
+    commits: &AtomicU64,
+) {
     let max_batch = max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch.min(1024));
     while let Ok(first) = jobs.recv() {
@@ -76,12 +82,15 @@ pub(crate) fn run(connection: Connection, jobs: mpsc::Receiver<Job>, max_batch: 
                 Err(_) => break,
             }
         }
-        commit_batch(&connection, &mut batch);
+        if commit_batch(&connection, &mut batch) {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
-/// Runs `batch` in one transaction; answers every job after the commit, or fails them all.
-fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) {
+/// Runs `batch` in one transaction; answers every job after the commit, or fails
+/// them all. Returns whether it committed.
+fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) -> bool {
     let mut answers = Vec::with_capacity(batch.len());
     let outcome = (|| -> rusqlite::Result<()> {
         connection.execute_batch("BEGIN IMMEDIATE")?;
@@ -91,7 +100,10 @@ fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) {
         connection.execute_batch("COMMIT")
     })();
     match outcome {
-        Ok(()) => answers.into_iter().for_each(Answer::send),
+        Ok(()) => {
+            answers.into_iter().for_each(Answer::send);
+            true
+        }
         Err(error) => {
             if !connection.is_autocommit() {
                 // Best effort: if even the rollback fails, SQLite rolls back on the next BEGIN.
@@ -110,6 +122,7 @@ fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) {
                 }
             }
             answers.into_iter().for_each(|answer| answer.fail(&error));
+            false
         }
     }
 }

@@ -1,0 +1,149 @@
+//! What a reopened file holds, how it is laid out, and how writes are committed.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::MeetingStore;
+use meeting_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
+use rusqlite::Connection;
+use std::sync::Arc;
+use support::database;
+
+#[tokio::test]
+async fn a_created_meeting_is_there_unchanged_after_a_reopen() {
+    for synchronous in [Synchronous::Full, Synchronous::Normal] {
+        let (_directory, path) = database();
+        let options = SqliteOptions {
+            synchronous,
+            ..SqliteOptions::default()
+        };
+        let key = key("tenant", "user", "reopened");
+        let created = {
+            let store = SqliteStore::open_with(&path, options.clone())
+                .await
+                .unwrap();
+            let outcome = store
+                .create_or_get(&key, &|| sample_meeting(&key, 1))
+                .await
+                .unwrap();
+            assert!(outcome.is_created());
+            outcome.into_meeting()
+        };
+        let store = SqliteStore::open_with(&path, options).await.unwrap();
+        let found = store.get_by_key(&key).await.unwrap().expect("still stored");
+        assert_eq!(*found, *created);
+        assert_eq!(
+            serde_json::to_string(&*found).unwrap(),
+            serde_json::to_string(&*created).unwrap()
+        );
+        let again = store
+            .create_or_get(&key, &|| sample_meeting(&key, 2))
+            .await
+            .unwrap();
+        assert!(!again.is_created(), "the reopened key is a hit");
+        assert_eq!(again.meeting().id, created.id);
+    }
+}
+
+#[tokio::test]
+async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
+    let (_directory, path) = database();
+    drop(SqliteStore::open(&path).await.unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    let mode: String = raw
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    assert_eq!(mode, "wal");
+    // Opening a current file again migrates nothing.
+    drop(raw);
+    drop(SqliteStore::open(&path).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_key_and_the_id_are_each_unique_in_the_schema() {
+    let (_directory, path) = database();
+    drop(SqliteStore::open(&path).await.unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let insert = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting) VALUES (?1, ?2, ?3, ?4, '{}')";
+    raw.execute(insert, ["a", "t", "u", "x"]).unwrap();
+    assert!(
+        raw.execute(insert, ["b", "t", "u", "x"]).is_err(),
+        "one meeting per key"
+    );
+    assert!(
+        raw.execute(insert, ["a", "t", "u", "y"]).is_err(),
+        "one meeting per id"
+    );
+    let plan: String = raw
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id, meeting FROM meetings WHERE tenant_id = 't' AND user_id = 'u' AND external_id = 'x'",
+            [],
+            |row| row.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("USING INDEX"),
+        "a hit is an indexed read: {plan}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_share_commits() {
+    let (_directory, path) = database();
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let callers = 64;
+    let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+    let tasks: Vec<_> = (0..callers)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let key = key("tenant", "user", &format!("group-{n}"));
+                barrier.wait().await;
+                store
+                    .create_or_get(&key, &|| sample_meeting(&key, n as u64))
+                    .await
+                    .unwrap()
+                    .is_created()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    let commits = store.committed_transactions();
+    assert!(
+        commits <= callers as u64 / 2,
+        "{callers} concurrent creates took {commits} commits"
+    );
+}
+
+#[tokio::test]
+async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free() {
+    let (_directory, path) = database();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let first = key("tenant", "user", "first");
+    let second = key("tenant", "user", "second");
+    store
+        .create_or_get(&first, &|| sample_meeting(&first, 1))
+        .await
+        .unwrap();
+    let error = store
+        .create_or_get(&second, &|| sample_meeting(&second, 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, meeting_core::StoreError::Conflict { .. }),
+        "{error}"
+    );
+    assert_eq!(store.get_by_key(&second).await.unwrap(), None);
+    let later = store
+        .create_or_get(&second, &|| sample_meeting(&second, 2))
+        .await
+        .unwrap();
+    assert!(later.is_created());
+}

@@ -1,0 +1,189 @@
+//! Each refusal of `SqliteStore::open`: the right error, and the file untouched.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingStore, StoreError};
+use meeting_store_sqlite::SqliteStore;
+use rusqlite::Connection;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use support::{bytes, child, child_mode, database, sidecars};
+
+async fn refuse(path: &Path) -> StoreError {
+    let error = SqliteStore::open(path)
+        .await
+        .expect_err("the store refuses the file");
+    // Shown with --nocapture: the message a user reads.
+    eprintln!(
+        "{path:?}: {error}: {:?}",
+        std::error::Error::source(&error).map(ToString::to_string)
+    );
+    error
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
+    let (_directory, path) = database();
+    let text: Vec<u8> = b"meetings, one per line\n".repeat(400);
+    std::fs::write(&path, &text).unwrap();
+    let error = refuse(&path).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(&path).as_deref(), Some(&text[..]));
+    assert!(sidecars(&path).is_empty(), "no -wal or -shm was created");
+}
+
+#[tokio::test]
+async fn a_file_with_a_sqlite_header_and_garbage_after_it_is_refused_and_left_untouched() {
+    let (_directory, path) = database();
+    let mut garbage = b"SQLite format 3\0".to_vec();
+    garbage.extend((0..8192u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(&path, &garbage).unwrap();
+    let error = refuse(&path).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(&path).as_deref(), Some(&garbage[..]));
+}
+
+#[tokio::test]
+async fn a_database_with_a_newer_schema_version_is_refused_and_left_untouched() {
+    let (_directory, path) = database();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let key = key("tenant", "user", "kept");
+    store
+        .create_or_get(&key, &|| sample_meeting(&key, 1))
+        .await
+        .unwrap();
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "user_version", 2).unwrap();
+    drop(raw);
+    let before = bytes(&path).unwrap();
+
+    let error = refuse(&path).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn another_applications_database_is_refused_and_left_untouched() {
+    let (_directory, path) = database();
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);")
+        .unwrap();
+    drop(raw);
+    let before = bytes(&path).unwrap();
+    let error = refuse(&path).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_refused_and_not_created() {
+    let (directory, _) = database();
+    let missing = directory.path().join("not-there");
+    let error = refuse(&missing.join("meetings.db")).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(!missing.exists());
+}
+
+/// As root, permissions do not stop writes: the check then runs in a child process as `nobody`.
+#[test]
+fn a_read_only_directory_is_refused_and_left_untouched() {
+    const TEST: &str = "a_read_only_directory_is_refused_and_left_untouched";
+    if child_mode().as_deref() == Some("read-only") {
+        let directory = std::env::var_os("MEETING_SQLITE_DIRECTORY").expect("the directory");
+        return support::runtime().block_on(refuse_in_read_only_directory(directory.as_ref()));
+    }
+    let (directory, path) = database();
+    let runtime = support::runtime();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let key = key("tenant", "user", "kept");
+        store
+            .create_or_get(&key, &|| sample_meeting(&key, 1))
+            .await
+            .unwrap();
+    });
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if root {
+        let output = child(TEST, "read-only")
+            .env("MEETING_SQLITE_DIRECTORY", directory.path())
+            .uid(65_534)
+            .gid(65_534)
+            .output()
+            .expect("the child runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("the child as nobody said:\n{stderr}");
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "the child as nobody failed:\n{stdout}\n{stderr}"
+        );
+    } else {
+        runtime.block_on(refuse_in_read_only_directory(directory.path()));
+    }
+    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+async fn refuse_in_read_only_directory(directory: &Path) {
+    assert!(
+        std::fs::File::create(directory.join("probe")).is_err(),
+        "the directory must be read-only for this process"
+    );
+    let existing = directory.join("meetings.db");
+    let before = bytes(&existing).unwrap();
+    let error = refuse(&existing).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(&existing).unwrap(), before);
+
+    let new = directory.join("new.db");
+    let error = refuse(&new).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(!new.exists(), "no file was created");
+}
+
+#[tokio::test]
+async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_untouched() {
+    let (_directory, path) = database();
+    let key = key("tenant", "user", "damaged");
+    let meeting = sample_meeting(&key, 1);
+    let store = SqliteStore::open(&path).await.unwrap();
+    store
+        .create_or_get(&key, &|| meeting.clone())
+        .await
+        .unwrap();
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE meetings SET meeting = '{\"@odata.type\": \"#microsoft.graph.onlineMeeting\", \"subj' WHERE id = ?1",
+        [meeting.id.as_str()],
+    )
+    .unwrap();
+    drop(raw);
+    let before = bytes(&path).unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let names_the_meeting = |error: StoreError| match error {
+        StoreError::Corrupt { what, .. } => assert_eq!(what, meeting.id.as_str()),
+        other => panic!("expected Corrupt, got {other}"),
+    };
+    names_the_meeting(store.get(&meeting.id).await.unwrap_err());
+    names_the_meeting(store.get_by_key(&key).await.unwrap_err());
+    let built = std::sync::atomic::AtomicBool::new(false);
+    let error = store
+        .create_or_get(&key, &|| {
+            built.store(true, std::sync::atomic::Ordering::SeqCst);
+            sample_meeting(&key, 2)
+        })
+        .await
+        .unwrap_err();
+    names_the_meeting(error);
+    assert!(!built.into_inner(), "a corrupt hit is not overwritten");
+    drop(store);
+    assert_eq!(bytes(&path).unwrap(), before);
+}

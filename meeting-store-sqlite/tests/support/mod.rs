@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The database path inside a fresh temporary directory (kept alive by the returned guard).
+pub fn database() -> (tempfile::TempDir, PathBuf) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("meetings.db");
+    (directory, path)
+}
+
+/// The file's bytes, or `None` when it does not exist.
+pub fn bytes(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+/// The sidecar files SQLite would create next to `path`.
+pub fn sidecars(path: &Path) -> Vec<PathBuf> {
+    ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        })
+        .filter(|sidecar| sidecar.exists())
+        .collect()
+}
+
+/// This test binary, re-executed to run only `test` (which sees `mode` in
+/// `MEETING_SQLITE_CHILD` and plays the child's part).
+pub fn child(test: &str, mode: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env("MEETING_SQLITE_CHILD", mode);
+    command
+}
+
+/// The child mode this process was started in, if any.
+pub fn child_mode() -> Option<String> {
+    std::env::var("MEETING_SQLITE_CHILD").ok()
+}
+
+/// A multi-threaded runtime for tests that are plain `#[test]`s (the child ones).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// A small deterministic generator (xorshift64*), seeded from the clock unless given.
+pub struct Random(u64);
+
+impl Random {
+    pub fn seeded(seed: u64) -> Self {
+        Random(seed.max(1))
+    }
+
+    pub fn from_clock() -> (Self, u64) {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos() as u64)
+            .unwrap_or(1);
+        (Self::seeded(seed), seed)
+    }
+
+    /// A value in `low..high`.
+    pub fn range(&mut self, low: u64, high: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        low + self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % (high - low).max(1)
+    }
+}
