@@ -5,14 +5,18 @@
 //! - Creates: building the meeting, member by member, from values at hand.
 //!
 //! Rows between the baseline and the service split the difference: the store
-//! alone behind its trait object, and the service with predictable ids.
+//! alone behind its trait object, the service with predictable ids, and
+//! `part_*` rows timing one piece of the service's path alone.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dashmap::DashMap;
 use meeting_bench::run::{ready, time_batches};
 use meeting_bench::seed::{self, caller, full_request, key, key_only_request};
 use meeting_core::testing::SequentialIds;
-use meeting_core::{MeetingKey, MeetingStore, OnlineMeeting, Outcome, Profile};
+use meeting_core::{
+    Clock, DateTimeOffset, MeetingKey, MeetingStore, OnlineMeeting, Outcome, Profile, SystemClock,
+};
+use std::hint::black_box;
 use std::sync::Arc;
 
 /// Meetings in the store the hits read; small enough to stay in cache, so the
@@ -80,6 +84,29 @@ fn hits(c: &mut Criterion) {
                 },
             )
         })
+    });
+    // Two parts of the service's hit path, alone: work a hit does but does
+    // not need (the key is owned, the clock is read before the store answers).
+    group.bench_function("part_owned_key", |b| {
+        b.iter_custom(|iters| {
+            time_batches(
+                iters,
+                &mut next,
+                |n| key_only_request(n % STORED),
+                |request| {
+                    let key = MeetingKey {
+                        tenant: caller.tenant.clone(),
+                        user: caller.user.clone(),
+                        external_id: request.external_id.as_ref().expect("set").clone(),
+                    };
+                    black_box(&key);
+                    request
+                },
+            )
+        })
+    });
+    group.bench_function("part_clock_read", |b| {
+        b.iter(|| DateTimeOffset::saturating_from_utc(SystemClock.now()))
     });
     group.finish();
 }

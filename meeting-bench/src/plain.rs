@@ -1,6 +1,7 @@
 //! A plain serde mirror of [`meeting_core::model`]: the same members, order and
-//! serde attributes, but `@odata.type` is an ordinary `String` field instead of
-//! the derive's zero-sized [`ODataTag`](meeting_core::ODataTag).
+//! serde attributes, but `@odata.type` is an ordinary string field instead of
+//! the derive's zero-sized [`ODataTag`](meeting_core::ODataTag). Like the tag,
+//! it is optional on input (absent or `null`), so it is an `Option<String>`.
 //!
 //! It writes byte for byte the JSON the model writes (the annotation bench
 //! asserts so), so the difference between the two is the annotation's cost and
@@ -17,8 +18,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct OnlineMeeting {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     pub creation_date_time: DateTimeOffset,
     pub start_date_time: DateTimeOffset,
     pub end_date_time: DateTimeOffset,
@@ -42,8 +43,8 @@ pub struct OnlineMeeting {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct MeetingParticipants {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     #[serde(default)]
     pub organizer: Option<MeetingParticipantInfo>,
     #[serde(default, deserialize_with = "null_as_empty")]
@@ -59,8 +60,8 @@ pub struct MeetingParticipants {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct MeetingParticipantInfo {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     #[serde(default)]
     pub identity: Option<IdentitySet>,
     #[serde(default)]
@@ -74,8 +75,8 @@ pub struct MeetingParticipantInfo {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct IdentitySet {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Identity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,8 +92,8 @@ pub struct IdentitySet {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct Identity {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,8 +111,8 @@ pub struct Identity {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct AudioConferencing {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     pub conference_id: Option<String>,
     pub toll_number: Option<String>,
     pub dialin_url: Option<String>,
@@ -122,8 +123,8 @@ pub struct AudioConferencing {
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ChatInfo {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
     #[serde(default)]
     pub thread_id: Option<String>,
     #[serde(default)]
