@@ -1,1 +1,124 @@
-//! Work in progress.
+//! The Graph-compatible HTTP front of `onlineMeeting: createOrGet`: an axum
+//! [`Router`] any service can mount over a [`MeetingService`], and the
+//! `meetingd` binary that serves it.
+//!
+//! ```no_run
+//! use meeting_core::MeetingService;
+//! use meeting_http::{auth::TokenVerifier, router, HttpConfig};
+//! use meeting_store_memory::MemoryStore;
+//! use std::sync::Arc;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let service = MeetingService::new(Arc::new(MemoryStore::new()));
+//! let config = HttpConfig::new("http://127.0.0.1:8080", TokenVerifier::hs256(b"secret"));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! meeting_http::serve(listener, router(service, config), meeting_http::shutdown_signal()).await
+//! # }
+//! ```
+//!
+//! Routes (spec section 6), for `{version}` = `beta` or `v1.0`:
+//! - `POST /{version}/me/onlineMeetings/createOrGet` and
+//!   `POST /{version}/users/{userId}/onlineMeetings/createOrGet`;
+//! - `GET` and `DELETE /{version}/me/onlineMeetings/{id}` (and under `/users/{userId}`);
+//! - `GET /healthz`.
+//!
+//! Every failure, the framework's own included, is Graph's error object.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+mod error;
+mod frame;
+mod routes;
+
+pub use error::{ApiError, GraphCode, RETRY_AFTER_SECONDS};
+pub use frame::{CONTENT_TYPE, DEFAULT_REQUEST_TIMEOUT};
+pub use routes::BODY_LIMIT;
+
+use auth::TokenVerifier;
+use axum::Router;
+use meeting_core::MeetingService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the front presents itself and checks callers.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The base of `@odata.context`, such as `https://graph.example.com` (no trailing `/`).
+    pub public_base_url: String,
+    /// Verifies bearer tokens.
+    pub verifier: TokenVerifier,
+    /// The longest a request may take, body upload included; past it the client gets a `503`.
+    pub request_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// A configuration with the default request timeout.
+    pub fn new(public_base_url: impl Into<String>, verifier: TokenVerifier) -> Self {
+        HttpConfig {
+            public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
+            verifier,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Replaces the request timeout.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) service: MeetingService,
+    pub(crate) config: Arc<HttpConfig>,
+}
+
+/// The createOrGet front over `service`: routes, token checks, Graph's errors,
+/// response headers, the request log, the timeout and the body limit.
+pub fn router(service: MeetingService, config: HttpConfig) -> Router {
+    let state = AppState {
+        service,
+        config: Arc::new(config),
+    };
+    frame::wrap(routes::routes(), state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting
+/// and lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!(signal = "SIGINT", "shutting down; finishing requests in flight"),
+        () = terminate => tracing::info!(signal = "SIGTERM", "shutting down; finishing requests in flight"),
+    }
+}

@@ -1,0 +1,305 @@
+//! `meetingd`: the Graph-compatible createOrGet server (spec section 8).
+//!
+//! `meetingd serve` runs the HTTP front; `meetingd token` mints a development
+//! token. Every flag is also read from `MEETINGD_<FLAG>`.
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use meeting_core::{
+    DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
+};
+use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier, GRAPH_AUDIENCES};
+use meeting_http::HttpConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The demo user of development mode: the seed example's organizer, so that the
+/// seed's request works as it is.
+const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
+const DEMO_USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
+const DEMO_NAME: &str = "Tyler Stein";
+const DEMO_UPN: &str = "test1@contoso.com";
+
+#[derive(Parser)]
+#[command(
+    name = "meetingd",
+    version,
+    about = "Microsoft Graph onlineMeeting createOrGet server"
+)]
+struct Cli {
+    /// Log filter: a level (`info`) or `target=level,…` directives.
+    #[arg(long, global = true, env = "MEETINGD_LOG", default_value = "info")]
+    log: String,
+    /// Log line format.
+    #[arg(long, global = true, env = "MEETINGD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(Box<ServeArgs>),
+    /// Mint an HS256 token with the configured secret and print it.
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MEETINGD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where meetings live: `sqlite:PATH`, `memory`, or `postgres://…`.
+    #[arg(long, env = "MEETINGD_STORE", default_value = "sqlite:meetings.db")]
+    store: String,
+    /// Verify HS256 tokens with this shared secret.
+    #[arg(
+        long,
+        env = "MEETINGD_JWT_HS256_SECRET",
+        conflicts_with = "jwt_jwks",
+        hide_env_values = true
+    )]
+    jwt_hs256_secret: Option<String>,
+    /// Verify RS256 tokens with the keys of this JWKS file (or an RSA public key in PEM).
+    #[arg(long, env = "MEETINGD_JWT_JWKS")]
+    jwt_jwks: Option<PathBuf>,
+    /// Accepted token audiences (repeat, or comma-separated); default Graph's two.
+    #[arg(long, env = "MEETINGD_AUDIENCE", value_delimiter = ',')]
+    audience: Vec<String>,
+    /// Base of `@odata.context`; default `http://<listen>`.
+    #[arg(long, env = "MEETINGD_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
+    /// Answer 409 ParameterMismatch when an existing meeting differs from the request.
+    #[arg(long, env = "MEETINGD_STRICT", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    strict: bool,
+    /// Toll number of the dial-in; without it `audioConferencing` is null.
+    #[arg(long, env = "MEETINGD_TOLL_NUMBER")]
+    toll_number: Option<String>,
+    /// Base of `dialinUrl`.
+    #[arg(long, env = "MEETINGD_DIALIN_BASE_URL", default_value = DEFAULT_DIALIN_BASE_URL)]
+    dialin_base_url: String,
+    /// Give meetings a `videoTeleconferenceId`.
+    #[arg(long, env = "MEETINGD_VIDEO_INTEROP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    video_interop: bool,
+    /// Base of `joinWebUrl`.
+    #[arg(long, env = "MEETINGD_JOIN_BASE_URL", default_value = DEFAULT_JOIN_BASE_URL)]
+    join_base_url: String,
+    /// Longest a request may take, in seconds, body upload included.
+    #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The user's object id (`oid`).
+    #[arg(long, env = "MEETINGD_TOKEN_USER")]
+    user: String,
+    /// The tenant id (`tid`).
+    #[arg(long, env = "MEETINGD_TOKEN_TENANT")]
+    tenant: String,
+    /// Display name (`name`).
+    #[arg(long, env = "MEETINGD_TOKEN_NAME")]
+    name: Option<String>,
+    /// User principal name (`upn`).
+    #[arg(long, env = "MEETINGD_TOKEN_UPN")]
+    upn: Option<String>,
+    /// Scopes (`scp`), or roles with `--app` (repeat, or space-separated).
+    #[arg(
+        long,
+        env = "MEETINGD_TOKEN_SCOPE",
+        default_value = "OnlineMeetings.ReadWrite"
+    )]
+    scope: Vec<String>,
+    /// An app-only token (`idtyp: app`, `roles`).
+    #[arg(long, env = "MEETINGD_TOKEN_APP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    app: bool,
+    /// The secret `meetingd serve` verifies with.
+    #[arg(long, env = "MEETINGD_JWT_HS256_SECRET", hide_env_values = true)]
+    jwt_hs256_secret: String,
+    /// The token's audience.
+    #[arg(long, env = "MEETINGD_AUDIENCE", default_value = GRAPH_AUDIENCES[0])]
+    audience: String,
+    /// Lifetime in seconds.
+    #[arg(long, env = "MEETINGD_TOKEN_LIFETIME", default_value_t = 3600)]
+    lifetime: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_format);
+    let result = match cli.command {
+        Command::Token(args) => token(args),
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))
+            .and_then(|runtime| runtime.block_on(serve(*args))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("meetingd: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let targets: tracing_subscriber::filter::Targets = filter.parse().unwrap_or_else(|_| {
+        eprintln!("meetingd: ignoring the invalid log filter {filter:?}; using info");
+        tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+    });
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let registry = tracing_subscriber::registry().with(targets);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => registry.with(fmt).try_init(),
+        LogFormat::Json => registry.with(fmt.json()).try_init(),
+    };
+}
+
+fn token(args: TokenArgs) -> Result<(), String> {
+    let spec = TokenSpec {
+        tenant: args.tenant,
+        user: args.user,
+        name: args.name,
+        upn: args.upn,
+        scopes: args
+            .scope
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(str::to_owned)
+            .collect(),
+        app: args.app,
+        audience: args.audience,
+        lifetime: Duration::from_secs(args.lifetime),
+    };
+    let token = mint_hs256(args.jwt_hs256_secret.as_bytes(), &spec)
+        .map_err(|e| format!("cannot mint the token: {e}"))?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn open_store(store: &str) -> Result<Arc<dyn MeetingStore>, String> {
+    if store == "memory" {
+        return Ok(Arc::new(meeting_store_memory::MemoryStore::new()));
+    }
+    if let Some(path) = store.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let store = meeting_store_sqlite::SqliteStore::open(path)
+            .await
+            .map_err(|e| format!("cannot open the SQLite store {path}: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+        return Err(
+            "this build of meetingd has no PostgreSQL store yet; use --store sqlite:PATH or memory"
+                .into(),
+        );
+    }
+    Err(format!(
+        "unknown store {store:?}; use sqlite:PATH, memory or postgres://…"
+    ))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let store = open_store(&args.store).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+
+    let (verifier, dev_secret) = match (&args.jwt_hs256_secret, &args.jwt_jwks) {
+        (Some(secret), _) => (TokenVerifier::hs256(secret.as_bytes()), None),
+        (None, Some(path)) => (
+            TokenVerifier::rs256_file(path).map_err(|e| e.to_string())?,
+            None,
+        ),
+        (None, None) => {
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            (TokenVerifier::hs256(secret.as_bytes()), Some(secret))
+        }
+    };
+    let verifier = verifier.with_audiences(&args.audience);
+    let public_base_url = args
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+
+    let settings = Settings {
+        strict: args.strict,
+        join_base_url: args.join_base_url.clone(),
+        dial_in: args.toll_number.clone().map(|toll_number| DialIn {
+            toll_number,
+            base_url: args.dialin_base_url.clone(),
+        }),
+        video_interop: args.video_interop,
+    };
+    let service = MeetingService::new(store).with_settings(settings);
+    let config = HttpConfig::new(public_base_url.clone(), verifier)
+        .with_request_timeout(Duration::from_secs(args.request_timeout.max(1)));
+
+    if let Some(secret) = dev_secret {
+        development_notice(&secret, &address)?;
+    }
+    tracing::info!(%address, store = %store_label(&args.store), %public_base_url, "listening");
+    meeting_http::serve(
+        listener,
+        meeting_http::router(service, config),
+        meeting_http::shutdown_signal(),
+    )
+    .await
+    .map_err(|e| format!("the server failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The store flag without credentials, for the log.
+fn store_label(store: &str) -> &str {
+    if store.contains('@') {
+        "postgres://…"
+    } else {
+        store
+    }
+}
+
+fn development_notice(secret: &str, address: &SocketAddr) -> Result<(), String> {
+    let mut spec = TokenSpec::delegated(DEMO_TENANT, DEMO_USER);
+    spec.name = Some(DEMO_NAME.into());
+    spec.upn = Some(DEMO_UPN.into());
+    let token = mint_hs256(secret.as_bytes(), &spec)
+        .map_err(|e| format!("cannot mint the development token: {e}"))?;
+    eprintln!(
+        "\n\
+         ==================================================================\n\
+         DEVELOPMENT MODE: no --jwt-hs256-secret or --jwt-jwks was given.\n\
+         Tokens are checked against a random secret made for this run only;\n\
+         do not expose this server. A token for the demo user {DEMO_NAME}\n\
+         (oid {DEMO_USER}, valid 24 h) follows; paste the export line:\n\
+         ==================================================================\n"
+    );
+    println!("export TOKEN={token}");
+    eprintln!(
+        "\nthen: curl -X POST http://{address}/beta/me/onlineMeetings/createOrGet \\\n  \
+         -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  \
+         -d '{{\"externalId\":\"my-first-meeting\",\"subject\":\"Hello\"}}'\n"
+    );
+    Ok(())
+}

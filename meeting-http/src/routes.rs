@@ -1,0 +1,281 @@
+//! The routes of spec section 6 and their handlers.
+
+use crate::error::{ApiError, GraphCode};
+use crate::frame::json_response;
+use crate::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::BodyExt;
+use meeting_core::{
+    Caller, CreateOrGetRequest, Forbidden, MeetingId, OnlineMeeting, Operation, Profile,
+};
+
+/// The largest request body accepted: 4 MiB (spec section 5).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Bodies up to this size are read to the end before a `413`, so that the
+/// client, still sending, reads the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 4 * BODY_LIMIT;
+
+pub(crate) fn routes() -> Router<AppState> {
+    let mut router = Router::new().route("/healthz", get(health));
+    for profile in [Profile::Beta, Profile::V1] {
+        let v = profile.version();
+        router = router
+            .route(
+                &format!("/{v}/me/onlineMeetings/createOrGet"),
+                post(
+                    move |state: State<AppState>,
+                          caller: Authenticated,
+                          headers: HeaderMap,
+                          body: Body| {
+                        create_or_get(state, profile, caller, None, headers, body)
+                    },
+                ),
+            )
+            .route(
+                &format!("/{v}/users/{{user}}/onlineMeetings/createOrGet"),
+                post(
+                    move |state: State<AppState>,
+                          caller: Authenticated,
+                          Path(user): Path<String>,
+                          headers: HeaderMap,
+                          body: Body| {
+                        create_or_get(state, profile, caller, Some(user), headers, body)
+                    },
+                ),
+            )
+            .route(
+                &format!("/{v}/me/onlineMeetings/{{id}}"),
+                get(
+                    move |state: State<AppState>, caller: Authenticated, Path(id): Path<String>| {
+                        get_meeting(state, profile, caller, None, id)
+                    },
+                )
+                .delete(
+                    |state: State<AppState>, caller: Authenticated, Path(id): Path<String>| {
+                        delete_meeting(state, caller, None, id)
+                    },
+                ),
+            )
+            .route(
+                &format!("/{v}/users/{{user}}/onlineMeetings/{{id}}"),
+                get(
+                    move |state: State<AppState>,
+                          caller: Authenticated,
+                          Path((user, id)): Path<(String, String)>| {
+                        get_meeting(state, profile, caller, Some(user), id)
+                    },
+                )
+                .delete(
+                    |state: State<AppState>,
+                     caller: Authenticated,
+                     Path((user, id)): Path<(String, String)>| {
+                        delete_meeting(state, caller, Some(user), id)
+                    },
+                ),
+            );
+    }
+    router
+        .fallback(|| async {
+            ApiError::new(
+                GraphCode::NotFound,
+                "no resource exists at this address; createOrGet is POST /{beta|v1.0}/me/onlineMeetings/createOrGet",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                GraphCode::MethodNotAllowed,
+                "this method is not allowed on this resource",
+            )
+        })
+}
+
+/// The caller named by the request's bearer token.
+pub(crate) struct Authenticated(pub(crate) Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthenticated(
+                "no access token; send the header Authorization: Bearer <token>",
+            )
+        })?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be Bearer <token>")
+            })?;
+        state
+            .config
+            .verifier
+            .verify(token)
+            .map(Authenticated)
+            .map_err(|error| ApiError::unauthenticated(error.to_string()))
+    }
+}
+
+/// The permission table, then whether `/users/{user}` names the caller.
+fn authorize(caller: &Caller, operation: Operation, user: Option<&str>) -> Result<(), ApiError> {
+    caller
+        .authorize(operation)
+        .map_err(|forbidden| ApiError::from(meeting_core::Error::from(forbidden)))?;
+    match user {
+        Some(user) if !caller.is(user) => Err(ApiError::from(meeting_core::Error::from(
+            Forbidden::OtherUser,
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn create_or_get(
+    State(state): State<AppState>,
+    profile: Profile,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(&caller, Operation::CreateOrGet, user.as_deref())?;
+    let body = read_body(&headers, body).await?;
+    if !is_json(&headers) {
+        return Err(ApiError::new(
+            GraphCode::UnsupportedMediaType,
+            "the request body must be JSON; send Content-Type: application/json",
+        ));
+    }
+    let request = CreateOrGetRequest::from_json(&body)
+        .map_err(|invalid| ApiError::new(GraphCode::BadRequest, invalid.message()))?;
+    let outcome = state
+        .service
+        .create_or_get(&caller, profile, request)
+        .await?;
+    let status = match profile {
+        Profile::V1 if outcome.is_created() => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    meeting_response(&state, profile, status, outcome.meeting(), &caller)
+}
+
+async fn get_meeting(
+    State(state): State<AppState>,
+    profile: Profile,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    id: String,
+) -> Result<Response, ApiError> {
+    authorize(&caller, Operation::Get, user.as_deref())?;
+    let meeting = state.service.get(&caller, &MeetingId::new(id)).await?;
+    meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)
+}
+
+async fn delete_meeting(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    id: String,
+) -> Result<StatusCode, ApiError> {
+    authorize(&caller, Operation::Delete, user.as_deref())?;
+    state.service.delete(&caller, &MeetingId::new(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.service.health().await?;
+    Ok(json_response(
+        StatusCode::OK,
+        Bytes::from_static(br#"{"status":"Healthy"}"#),
+    ))
+}
+
+/// Whether the body is declared as JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The body, at most [`BODY_LIMIT`] bytes; else `413`.
+async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            GraphCode::RequestEntityTooLarge,
+            format!("the request body is larger than {BODY_LIMIT} bytes (4 MiB)"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let mut buffer = Vec::with_capacity(declared.map_or(0, |n| n.min(BODY_LIMIT as u64) as usize));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::new(GraphCode::BadRequest, "the request body could not be read")
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > DRAIN_LIMIT {
+            return Err(too_large());
+        }
+        if seen <= BODY_LIMIT {
+            buffer.extend_from_slice(&data);
+        }
+    }
+    if seen > BODY_LIMIT {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// The meeting with `@odata.context` spliced in first, before its `@odata.type`.
+fn meeting_response(
+    state: &AppState,
+    profile: Profile,
+    status: StatusCode,
+    meeting: &OnlineMeeting,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
+    let organizer = meeting
+        .organizer_identity()
+        .and_then(|identity| identity.id.as_deref())
+        .unwrap_or(caller.user.as_str());
+    // OData doubles a quote inside a string literal.
+    let context = format!(
+        "{}/{}/$metadata#users('{}')/onlineMeetings/$entity",
+        state.config.public_base_url,
+        profile.version(),
+        organizer.replace('\'', "''")
+    );
+    let meeting_json = serde_json::to_vec(meeting).map_err(ApiError::internal)?;
+    let context_json = serde_json::to_vec(&context).map_err(ApiError::internal)?;
+    let Some(members) = meeting_json.strip_prefix(b"{") else {
+        return Err(ApiError::internal(
+            "a meeting did not serialize as an object",
+        ));
+    };
+    let mut body = Vec::with_capacity(meeting_json.len() + context_json.len() + 20);
+    body.extend_from_slice(br#"{"@odata.context":"#);
+    body.extend_from_slice(&context_json);
+    body.push(b',');
+    body.extend_from_slice(members);
+    Ok(json_response(status, Bytes::from(body)).into_response())
+}
