@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The most Unicode characters an `externalId` may have.
 pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
@@ -111,11 +112,57 @@ string_id!(
     /// A meeting's `id`: `<organizer userId>_<threadId>`.
     MeetingId
 );
-string_id!(
+/// An identifier every call copies into its key: shared, so a copy is a
+/// reference count, not an allocation.
+macro_rules! shared_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            /// Wraps an identifier as given.
+            pub fn new(value: impl AsRef<str>) -> Self {
+                $name(Arc::from(value.as_ref()))
+            }
+
+            /// The identifier's text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                $name(Arc::from(value))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                $name(Arc::from(value))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map($name::from)
+            }
+        }
+    };
+}
+
+shared_id!(
     /// A Microsoft Entra tenant id (the token's `tid`).
     TenantId
 );
-string_id!(
+shared_id!(
     /// A user's object id (the token's `oid`).
     UserId
 );

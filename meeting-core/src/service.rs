@@ -44,29 +44,29 @@ impl Profile {
         }
     }
 
-    /// The meeting's start and end from the request's, by this profile's rules.
+    /// The meeting's times from the request's, by this profile's rules; checked
+    /// now, so that a bad request is refused before the store is consulted.
     fn schedule(
         self,
         start: Option<DateTimeOffset>,
         end: Option<DateTimeOffset>,
-        now: DateTimeOffset,
-    ) -> Result<(DateTimeOffset, DateTimeOffset), InvalidRequest> {
-        let plus_an_hour = |start: DateTimeOffset, member: &str| {
-            start.checked_add(TimeDelta::hours(1)).map_err(|_| {
-                InvalidRequest::member(
-                    member,
-                    "the default end (start plus one hour) falls after year 9999",
-                )
-            })
-        };
+    ) -> Result<Schedule, InvalidRequest> {
         match self {
-            Profile::Beta => Ok((
-                start.unwrap_or(DateTimeOffset::MIN),
-                end.unwrap_or(DateTimeOffset::MIN),
-            )),
+            Profile::Beta => Ok(Schedule::Fixed {
+                start: start.unwrap_or(DateTimeOffset::MIN),
+                end: end.unwrap_or(DateTimeOffset::MIN),
+            }),
             Profile::V1 => match (start, end) {
-                (None, None) => Ok((now, plus_an_hour(now, "startDateTime")?)),
-                (Some(start), None) => Ok((start, plus_an_hour(start, "startDateTime")?)),
+                (None, None) => Ok(Schedule::AnHourFromCreation),
+                (Some(start), None) => {
+                    let end = start.checked_add(TimeDelta::hours(1)).map_err(|_| {
+                        InvalidRequest::member(
+                            "startDateTime",
+                            "the default end (start plus one hour) falls after year 9999",
+                        )
+                    })?;
+                    Ok(Schedule::Fixed { start, end })
+                }
                 (None, Some(_)) => Err(InvalidRequest::member(
                     "startDateTime",
                     "is required when endDateTime is given",
@@ -75,10 +75,23 @@ impl Profile {
                     "endDateTime",
                     "must not be earlier than startDateTime",
                 )),
-                (Some(start), Some(end)) => Ok((start, end)),
+                (Some(start), Some(end)) => Ok(Schedule::Fixed { start, end }),
             },
         }
     }
+}
+
+/// A new meeting's start and end.
+#[derive(Clone, Copy, Debug)]
+enum Schedule {
+    /// Known from the request (or the beta defaults).
+    Fixed {
+        start: DateTimeOffset,
+        end: DateTimeOffset,
+    },
+    /// v1.0 without times: from the creation instant for an hour. Read from the
+    /// clock only when a meeting is built, so that a hit never reads it.
+    AnHourFromCreation,
 }
 
 /// The server's configuration of generated fields and strictness.
@@ -184,9 +197,8 @@ impl MeetingService {
     ) -> Result<Outcome, Error> {
         caller.authorize(Operation::CreateOrGet)?;
         let external_id = request.validate()?.clone();
-        let request_upn = check_organizer(caller, &request)?;
-        let now = DateTimeOffset::saturating_from_utc(self.clock.now());
-        let (start, end) = profile.schedule(request.start_date_time, request.end_date_time, now)?;
+        let organizer_upn = check_organizer(caller, &request)?;
+        let schedule = profile.schedule(request.start_date_time, request.end_date_time)?;
 
         let key = MeetingKey {
             tenant: caller.tenant.clone(),
@@ -196,10 +208,8 @@ impl MeetingService {
         let draft = Draft {
             caller,
             request: &request,
-            organizer_upn: request_upn,
-            start,
-            end,
-            now,
+            organizer_upn,
+            schedule,
         };
         let outcome = self
             .store
@@ -285,7 +295,10 @@ impl MeetingService {
                 }),
                 ..IdentitySet::default()
             }),
-            upn: caller.upn.clone().or_else(|| draft.organizer_upn.clone()),
+            upn: caller
+                .upn
+                .clone()
+                .or_else(|| draft.organizer_upn.map(str::to_owned)),
             ..MeetingParticipantInfo::default()
         };
         let attendees = draft
@@ -295,11 +308,22 @@ impl MeetingService {
             .and_then(|participants| participants.attendees.clone())
             .unwrap_or_default();
 
+        let now = DateTimeOffset::saturating_from_utc(self.clock.now());
+        let (start, end) = match draft.schedule {
+            Schedule::Fixed { start, end } => (start, end),
+            // Saturates only if the clock stands in the last hour of year 9999.
+            Schedule::AnHourFromCreation => (
+                now,
+                now.checked_add(TimeDelta::hours(1))
+                    .unwrap_or(DateTimeOffset::MAX),
+            ),
+        };
+
         OnlineMeeting {
             odata_type: Default::default(),
-            creation_date_time: draft.now,
-            start_date_time: draft.start,
-            end_date_time: draft.end,
+            creation_date_time: now,
+            start_date_time: start,
+            end_date_time: end,
             join_web_url,
             subject: draft.request.subject.clone(),
             participants: MeetingParticipants {
@@ -328,18 +352,16 @@ impl MeetingService {
 struct Draft<'a> {
     caller: &'a Caller,
     request: &'a CreateOrGetRequest,
-    organizer_upn: Option<String>,
-    start: DateTimeOffset,
-    end: DateTimeOffset,
-    now: DateTimeOffset,
+    organizer_upn: Option<&'a str>,
+    schedule: Schedule,
 }
 
 /// The organizer is always the caller: a request naming another user id is
 /// refused. Returns the request's organizer UPN, used when the token has none.
-fn check_organizer(
+fn check_organizer<'r>(
     caller: &Caller,
-    request: &CreateOrGetRequest,
-) -> Result<Option<String>, InvalidRequest> {
+    request: &'r CreateOrGetRequest,
+) -> Result<Option<&'r str>, InvalidRequest> {
     let Some(organizer) = request
         .participants
         .as_ref()
@@ -362,7 +384,7 @@ fn check_organizer(
             ));
         }
     }
-    Ok(organizer.upn.clone())
+    Ok(organizer.upn.as_deref())
 }
 
 /// Strict mode: the members the request sets explicitly that differ from `stored`.
