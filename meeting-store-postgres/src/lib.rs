@@ -1,1 +1,500 @@
-//! Work in progress.
+//! A [`MeetingStore`] on PostgreSQL, for several server instances sharing one
+//! database.
+//!
+//! - **Plain SQL** that PostgreSQL-compatible distributed engines (CockroachDB,
+//!   YugabyteDB) run too: no advisory locks, no PL/pgSQL, no JSONB.
+//! - **Create-or-get** is a `SELECT` by key (a hit is that one round trip);
+//!   only on a miss is the meeting built and offered with
+//!   `INSERT … ON CONFLICT (key) DO NOTHING RETURNING`; a caller that loses the
+//!   race reads the winner with a fresh statement. Correct under READ COMMITTED
+//!   and SERIALIZABLE ([`Isolation`]); serialization failures and deadlocks
+//!   (SQLSTATE 40001, 40P01) are retried with bounded, jittered backoff.
+//! - **Outages**: a lost connection, a restarting or overloaded server is
+//!   [`StoreError::Unavailable`]; the pool drops dead connections and opens
+//!   new ones by itself once the server is back.
+//! - **Migrations** are recorded by version in `meeting_store_schema`; a
+//!   database with a newer version is refused ([`StoreError::Incompatible`])
+//!   and left untouched.
+//! - **Configuration** comes from the URL (`postgres://user:password@host:port/db?…`,
+//!   every libpq-style parameter that tokio-postgres knows, plus this crate's
+//!   `pool_size` and `isolation`). `options=-c search_path=…` picks a schema.
+//!   This build has no TLS: `sslmode=prefer` (the default) connects in plain
+//!   text, `sslmode=require` is refused with advice.
+//!
+//! ```no_run
+//! use meeting_store_postgres::PostgresStore;
+//! use meeting_core::{MeetingService, MeetingStore};
+//! use std::sync::Arc;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), meeting_core::StoreError> {
+//! let store = PostgresStore::connect("postgres://meetings@127.0.0.1/meetings?pool_size=32").await?;
+//! store.ping().await?;
+//! let service = MeetingService::new(Arc::new(store));
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Statements are prepared once per connection and cached, so a pooler in
+//! transaction mode (PgBouncer's `pool_mode=transaction` before 1.21) does not fit.
+
+#![warn(missing_docs)]
+
+mod error;
+mod options;
+mod schema;
+
+pub use options::{Isolation, PostgresOptions, UnknownIsolation};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use error::{Class, Error};
+use meeting_core::{
+    MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
+};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Config, NoTls, Row};
+
+const SELECT_BY_KEY: &str =
+    "SELECT meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
+const SELECT_BY_ID: &str = "SELECT meeting FROM online_meetings WHERE id = $1";
+const INSERT: &str = "INSERT INTO online_meetings (tenant_id, user_id, external_id, id, meeting) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING RETURNING id";
+const DELETE: &str = "DELETE FROM online_meetings WHERE id = $1";
+
+/// How often one call offers its meeting again when the key's meeting is
+/// deleted between a lost insert and the read of the winner.
+const KEY_ROUNDS: u32 = 8;
+
+/// Meetings in a PostgreSQL database, through a pool of connections.
+///
+/// Cheap to share behind an `Arc`; any number of stores, in any number of
+/// processes or hosts, may use one database at once.
+pub struct PostgresStore {
+    pool: Pool,
+    options: PostgresOptions,
+    /// `host:port/database` for `Debug`, without credentials.
+    target: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` with the default [`PostgresOptions`]
+    /// (the URL's `pool_size` and `isolation` parameters apply), and migrates
+    /// its schema to this build's version.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Incompatible`] for a URL, database, credentials or schema
+    /// this store cannot use (the message says what to change);
+    /// [`StoreError::Unavailable`] when the server cannot be reached now.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Like [`connect`](Self::connect), with `options`; parameters in the URL
+    /// win over them.
+    ///
+    /// # Errors
+    ///
+    /// As for [`connect`](Self::connect).
+    pub async fn connect_with(
+        url: &str,
+        options: PostgresOptions,
+    ) -> Result<PostgresStore, StoreError> {
+        Ok(Self::open(url, options).await?)
+    }
+
+    async fn open(url: &str, mut options: PostgresOptions) -> Result<PostgresStore, Error> {
+        let url = options::take_store_parameters(url, &mut options)?;
+        if options.pool_size == 0 {
+            return Err(Error::EmptyPool);
+        }
+        let mut config: Config = url.parse().map_err(Error::BadUrl)?;
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(Error::TlsUnsupported);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("meeting-store-postgres");
+        }
+        // A startup option rather than a SET: no extra round trip, and in force on every connection.
+        let startup = match config.get_options() {
+            Some(given) if !given.trim().is_empty() => {
+                format!("{given} {}", options.isolation.startup_option())
+            }
+            _ => options.isolation.startup_option().to_owned(),
+        };
+        config.options(startup);
+        let target = describe_target(&config);
+
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            // Fast: a dead connection is noticed by its closed socket, not by a test query per call.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(Error::PoolBuild)?;
+        let store = PostgresStore {
+            pool,
+            options,
+            target,
+        };
+        let mut client = store.pool.get().await?;
+        schema::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    /// The options in force, with the URL's parameters applied.
+    pub fn options(&self) -> &PostgresOptions {
+        &self.options
+    }
+
+    /// The isolation level the store's sessions run at, as the server reports
+    /// it (`SHOW transaction_isolation`); for checks and diagnostics.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the server cannot be reached;
+    /// [`StoreError::Internal`] for a level this crate does not use.
+    pub async fn session_isolation(&self) -> Result<Isolation, StoreError> {
+        let client = self.pool.get().await.map_err(Error::from)?;
+        let row = client
+            .query_one("SHOW transaction_isolation", &[])
+            .await
+            .map_err(Error::from)?;
+        let level: &str = row.try_get(0).map_err(Error::from)?;
+        level.parse().map_err(StoreError::internal)
+    }
+
+    /// The schema version recorded in the database.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the server cannot be reached.
+    pub async fn schema_version(&self) -> Result<i32, StoreError> {
+        let client = self.pool.get().await.map_err(Error::from)?;
+        Ok(schema::current_version(&client).await?)
+    }
+
+    /// The newest schema version this build knows and migrates to.
+    pub const SCHEMA_VERSION: i32 = schema::VERSION;
+
+    /// One attempt at create-or-get; `offered` keeps the meeting built by an
+    /// earlier attempt, so that a retry offers the same one.
+    async fn try_create_or_get(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+        offered: &mut Option<Offer>,
+    ) -> Result<Outcome, Error> {
+        let client = self.pool.get().await?;
+        let select = client.prepare_cached(SELECT_BY_KEY).await?;
+        let (tenant, user, external_id) = (
+            key.tenant.as_str(),
+            key.user.as_str(),
+            key.external_id.as_str(),
+        );
+        let key_params: [&(dyn ToSql + Sync); 3] = [&tenant, &user, &external_id];
+        if let Some(row) = client.query_opt(&select, &key_params).await? {
+            return found(row, key, offered);
+        }
+        let offer = match offered {
+            Some(offer) => offer,
+            None => offered.insert(Offer::build(new_meeting)?),
+        };
+        let insert = client.prepare_cached(INSERT).await?;
+        for _ in 0..KEY_ROUNDS {
+            let inserted = client
+                .query_opt(
+                    &insert,
+                    &[
+                        &tenant,
+                        &user,
+                        &external_id,
+                        &offer.meeting.id.as_str(),
+                        &offer.json,
+                    ],
+                )
+                .await
+                .map_err(|error| id_taken(error, &offer.meeting.id))?;
+            if inserted.is_some() {
+                return Ok(Outcome::Created(Arc::clone(&offer.meeting)));
+            }
+            // Lost the race: a new statement takes a new snapshot, which sees the winner.
+            if let Some(row) = client.query_opt(&select, &key_params).await? {
+                return found(row, key, offered);
+            }
+        }
+        Err(Error::KeyChurn(KEY_ROUNDS))
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of retries.
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) => {
+                    tries += 1;
+                    match retry_delay(&error, tries, self.options.max_retries) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(error.into()),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A meeting built for insertion, with its JSON.
+struct Offer {
+    meeting: Arc<OnlineMeeting>,
+    json: String,
+}
+
+impl Offer {
+    fn build(new_meeting: NewMeeting<'_>) -> Result<Offer, Error> {
+        let meeting = new_meeting();
+        let json = serde_json::to_string(&meeting).map_err(Error::Serialize)?;
+        if meeting.id.as_str().contains('\0') {
+            return Err(Error::Nul("meeting id"));
+        }
+        Ok(Offer {
+            meeting: Arc::new(meeting),
+            json,
+        })
+    }
+}
+
+/// The meeting found under `key`: our own offer when an earlier attempt
+/// inserted it but lost its answer with the connection.
+fn found(row: Row, key: &MeetingKey, offered: &Option<Offer>) -> Result<Outcome, Error> {
+    let meeting = decode(&row, || format!("{key:?}"))?;
+    Ok(match offered {
+        Some(offer) if offer.meeting.id == meeting.id => {
+            Outcome::Created(Arc::clone(&offer.meeting))
+        }
+        _ => Outcome::Existing(meeting),
+    })
+}
+
+fn decode(row: &Row, what: impl FnOnce() -> String) -> Result<Arc<OnlineMeeting>, Error> {
+    let text: &str = row.try_get(0)?;
+    serde_json::from_str(text)
+        .map(Arc::new)
+        .map_err(|source| Error::Corrupt {
+            what: what(),
+            source,
+        })
+}
+
+/// A unique violation on insert can only be the id's: the key's is handled by `ON CONFLICT`.
+fn id_taken(error: tokio_postgres::Error, id: &MeetingId) -> Error {
+    let error = Error::Postgres(error);
+    match error.class() {
+        Class::Conflict => Error::IdTaken(id.to_string()),
+        _ => error,
+    }
+}
+
+/// How long to wait before attempt `tries + 1`, or `None` to give up.
+///
+/// Serialization failures back off exponentially with full jitter, so that
+/// racers spread out; a lost connection is retried once at once, because the
+/// pool hands out a fresh one (a stale one is common right after a server restart).
+fn retry_delay(error: &Error, tries: u32, max_retries: u32) -> Option<Duration> {
+    match error.class() {
+        Class::Serialization if tries <= max_retries => {
+            let ceiling_micros = 500u64 << tries.min(7);
+            Some(Duration::from_micros(jitter(ceiling_micros)))
+        }
+        Class::Unavailable if tries == 1 && !matches!(error, Error::PoolTimeout(_)) => {
+            Some(Duration::ZERO)
+        }
+        _ => None,
+    }
+}
+
+/// A random number in `0..=ceiling`, from the standard library's randomly keyed hasher.
+fn jitter(ceiling: u64) -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(ceiling);
+    hasher.finish() % (ceiling + 1)
+}
+
+fn describe_target(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(name)) => name.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let database = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("{host}:{port}/{database}")
+}
+
+/// PostgreSQL text cannot hold NUL, so no key with one was ever stored.
+fn key_has_nul(key: &MeetingKey) -> Option<&'static str> {
+    if key.tenant.as_str().contains('\0') {
+        Some("tenant id")
+    } else if key.user.as_str().contains('\0') {
+        Some("user id")
+    } else if key.external_id.as_str().contains('\0') {
+        Some("externalId")
+    } else {
+        None
+    }
+}
+
+#[async_trait]
+impl MeetingStore for PostgresStore {
+    async fn create_or_get(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(what) = key_has_nul(key) {
+            return Err(Error::Nul(what).into());
+        }
+        let mut offered = None;
+        let mut tries = 0;
+        loop {
+            match self.try_create_or_get(key, new_meeting, &mut offered).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) => {
+                    tries += 1;
+                    match retry_delay(&error, tries, self.options.max_retries) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(error.into()),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        if key_has_nul(key).is_some() {
+            return Ok(None);
+        }
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let select = client.prepare_cached(SELECT_BY_KEY).await?;
+            let row = client
+                .query_opt(
+                    &select,
+                    &[
+                        &key.tenant.as_str(),
+                        &key.user.as_str(),
+                        &key.external_id.as_str(),
+                    ],
+                )
+                .await?;
+            row.map(|row| decode(&row, || format!("{key:?}")))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn get(&self, id: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        if id.as_str().contains('\0') {
+            return Ok(None);
+        }
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let select = client.prepare_cached(SELECT_BY_ID).await?;
+            let row = client.query_opt(&select, &[&id.as_str()]).await?;
+            row.map(|row| decode(&row, || id.to_string())).transpose()
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError> {
+        if id.as_str().contains('\0') {
+            return Ok(false);
+        }
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let delete = client.prepare_cached(DELETE).await?;
+            Ok(client.execute(&delete, &[&id.as_str()]).await? > 0)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_its_ceiling_and_varies() {
+        let draws: Vec<u64> = (0..64).map(|_| jitter(1_000)).collect();
+        assert!(draws.iter().all(|&d| d <= 1_000));
+        assert!(draws.iter().any(|&d| d != draws[0]), "{draws:?}");
+    }
+
+    #[test]
+    fn a_bug_is_not_retried() {
+        let error = Error::Serialize(serde_json::from_str::<u8>("x").unwrap_err());
+        assert_eq!(retry_delay(&error, 1, 10), None);
+    }
+
+    #[test]
+    fn a_pool_timeout_is_not_retried_at_once() {
+        let error = Error::PoolTimeout("waiting");
+        assert_eq!(retry_delay(&error, 1, 10), None);
+    }
+
+    #[test]
+    fn a_key_with_nul_is_refused_before_the_server_sees_it() {
+        let key = MeetingKey {
+            tenant: "t\0".into(),
+            user: "u".into(),
+            external_id: meeting_core::ExternalId::new("x").unwrap(),
+        };
+        assert_eq!(key_has_nul(&key), Some("tenant id"));
+    }
+}

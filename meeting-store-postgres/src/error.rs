@@ -1,0 +1,260 @@
+//! The store's own failures, and their one mapping into [`StoreError`].
+
+use meeting_core::StoreError;
+use tokio_postgres::error::SqlState;
+
+/// What went wrong inside the PostgreSQL store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error("the PostgreSQL connection string is not valid ({0}): write it as postgres://user@host:port/database?parameter=value")]
+    BadUrl(#[source] tokio_postgres::Error),
+    #[error("the connection parameter {name}={value:?} is not valid: {expected}")]
+    BadParameter {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("the pool size must be at least 1")]
+    EmptyPool,
+    #[error("the connection string asks for TLS (sslmode=require), but this build of meeting-store-postgres has no TLS support: use sslmode=disable or sslmode=prefer on a trusted network (loopback, private link), or connect through a TLS-terminating proxy")]
+    TlsUnsupported,
+    #[error("the database's encoding is {0}, but the meeting store needs UTF8: create the database with ENCODING 'UTF8'")]
+    NotUtf8(String),
+    #[error("the database has meeting store schema version {found}, which this build does not know (it knows versions up to {known}); nothing was changed: run a newer meeting-store-postgres")]
+    NewerSchema { found: i32, known: i32 },
+    #[error("the stored JSON of meeting {what} cannot be read")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("meeting id {0} is already stored under another key")]
+    IdTaken(String),
+    #[error("the meeting cannot be serialized")]
+    Serialize(#[source] serde_json::Error),
+    #[error("the {0} contains a NUL character, which PostgreSQL text cannot hold")]
+    Nul(&'static str),
+    #[error("the meeting under this key was deleted as fast as it was created, {0} times in a row; retry later")]
+    KeyChurn(u32),
+    #[error(
+        "timed out {0}: the server is slow or unreachable, or pool_size is too small for the load"
+    )]
+    PoolTimeout(&'static str),
+    #[error("the PostgreSQL connection pool is closed")]
+    PoolClosed,
+    #[error("the PostgreSQL connection pool cannot be built")]
+    PoolBuild(#[source] deadpool_postgres::BuildError),
+    #[error("PostgreSQL: {}", describe(.0))]
+    Postgres(#[source] tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Error::Postgres(error)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::{HookError, PoolError, TimeoutType};
+        match error {
+            PoolError::Backend(error) | PoolError::PostCreateHook(HookError::Backend(error)) => {
+                Error::Postgres(error)
+            }
+            PoolError::Timeout(TimeoutType::Wait) => {
+                Error::PoolTimeout("waiting for a free pooled PostgreSQL connection")
+            }
+            PoolError::Timeout(TimeoutType::Create) => {
+                Error::PoolTimeout("connecting to PostgreSQL")
+            }
+            PoolError::Timeout(TimeoutType::Recycle) => {
+                Error::PoolTimeout("checking a pooled PostgreSQL connection")
+            }
+            PoolError::Closed
+            | PoolError::NoRuntimeSpecified
+            | PoolError::PostCreateHook(HookError::Message(_)) => Error::PoolClosed,
+        }
+    }
+}
+
+/// The server's own message when there is one: "db error" alone hides the cause.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+/// What a PostgreSQL failure means for the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A serialization failure or deadlock: the same statements again may well succeed.
+    Serialization,
+    /// The server or the connection is gone, starting, or overloaded.
+    Unavailable,
+    /// A unique key refused the write.
+    Conflict,
+    /// The database, its schema, the credentials or the privileges do not fit.
+    Incompatible,
+    /// Anything else: a bug here or in the driver.
+    Internal,
+}
+
+impl Error {
+    /// The class of this failure.
+    pub(crate) fn class(&self) -> Class {
+        match self {
+            Error::BadUrl(_)
+            | Error::BadParameter { .. }
+            | Error::EmptyPool
+            | Error::TlsUnsupported
+            | Error::NotUtf8(_)
+            | Error::NewerSchema { .. } => Class::Incompatible,
+            Error::Corrupt { .. } | Error::Serialize(_) | Error::Nul(_) | Error::PoolBuild(_) => {
+                Class::Internal
+            }
+            Error::IdTaken(_) => Class::Conflict,
+            Error::KeyChurn(_) | Error::PoolTimeout(_) | Error::PoolClosed => Class::Unavailable,
+            Error::Postgres(error) => classify(error),
+        }
+    }
+
+    /// The SQLSTATE the server sent, if this is a server error.
+    pub(crate) fn code(&self) -> Option<&SqlState> {
+        match self {
+            Error::Postgres(error) => error.code(),
+            _ => None,
+        }
+    }
+}
+
+/// Sorts a driver error by what the caller can do about it.
+pub(crate) fn classify(error: &tokio_postgres::Error) -> Class {
+    if let Some(code) = error.code() {
+        return classify_code(code);
+    }
+    if error.is_closed() || has_io_source(error) {
+        return Class::Unavailable;
+    }
+    // The connect timeout is the one transport failure that carries no source.
+    if error.to_string() == "timeout waiting for server" {
+        return Class::Unavailable;
+    }
+    Class::Internal
+}
+
+fn classify_code(code: &SqlState) -> Class {
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+        return Class::Serialization;
+    }
+    if *code == SqlState::UNIQUE_VIOLATION {
+        return Class::Conflict;
+    }
+    let text = code.code();
+    let unavailable = [
+        "08",    // connection exception
+        "53",    // insufficient resources: too many connections, disk full, out of memory
+        "57P",   // operator intervention: shutdown, crash, cannot connect now, database dropped
+        "57014", // query canceled (statement_timeout)
+        "55P03", // lock not available (lock_timeout)
+        "40003", // statement completion unknown
+        "25006", // read-only transaction: a standby after a failover
+        "58",    // system error (I/O on the server)
+    ];
+    if unavailable.iter().any(|prefix| text.starts_with(prefix)) {
+        return Class::Unavailable;
+    }
+    let incompatible = [
+        "28",    // invalid authorization: wrong user or password
+        "3D000", // the database does not exist
+        "3F000", // the schema does not exist
+        "42501", // insufficient privilege
+        "42P01", // undefined table: the schema was dropped or altered under us
+        "42703", // undefined column
+        "42P07", // a table of that name exists but is not ours
+        "0A000", // feature not supported by this engine
+    ];
+    if incompatible.iter().any(|prefix| text.starts_with(prefix)) {
+        return Class::Incompatible;
+    }
+    Class::Internal
+}
+
+fn has_io_source(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+impl From<Error> for StoreError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Corrupt { what, source } => StoreError::corrupt(what, source),
+            error => match error.class() {
+                Class::Serialization | Class::Unavailable => StoreError::unavailable(error),
+                Class::Conflict => StoreError::conflict(error),
+                Class::Incompatible => StoreError::incompatible(error),
+                Class::Internal => StoreError::internal(error),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialization_failures_and_deadlocks_are_retried() {
+        for code in ["40001", "40P01"] {
+            assert_eq!(
+                classify_code(&SqlState::from_code(code)),
+                Class::Serialization
+            );
+        }
+    }
+
+    #[test]
+    fn shutdowns_and_lost_connections_are_unavailable() {
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08001", "53300", "57014",
+        ] {
+            assert_eq!(
+                classify_code(&SqlState::from_code(code)),
+                Class::Unavailable,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_database_credentials_or_privileges_are_incompatible() {
+        for code in ["28P01", "28000", "3D000", "42501", "42P01"] {
+            assert_eq!(
+                classify_code(&SqlState::from_code(code)),
+                Class::Incompatible,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_unique_violation_is_a_conflict_and_a_syntax_error_a_bug() {
+        assert_eq!(classify_code(&SqlState::UNIQUE_VIOLATION), Class::Conflict);
+        assert_eq!(classify_code(&SqlState::SYNTAX_ERROR), Class::Internal);
+    }
+
+    #[test]
+    fn a_newer_schema_maps_to_incompatible_with_advice() {
+        let error = StoreError::from(Error::NewerSchema { found: 9, known: 1 });
+        assert!(matches!(error, StoreError::Incompatible { .. }));
+        assert!(error
+            .to_string()
+            .contains("run a newer meeting-store-postgres"));
+    }
+}

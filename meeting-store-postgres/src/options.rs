@@ -1,0 +1,190 @@
+//! Settings of a [`PostgresStore`](crate::PostgresStore), and the ones read from its URL.
+
+use crate::error::Error;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How a [`PostgresStore`](crate::PostgresStore) connects and retries.
+///
+/// The connection URL may set `pool_size` and `isolation` too
+/// (`postgres://app@db/meetings?pool_size=32&isolation=serializable`); the URL's
+/// values win over these, so that an operator can tune a deployment without a rebuild.
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    /// The most connections the pool keeps open (default 16). URL: `pool_size=N`.
+    pub pool_size: usize,
+    /// The isolation level of every statement (default READ COMMITTED). URL:
+    /// `isolation=read_committed` or `isolation=serializable`.
+    pub isolation: Isolation,
+    /// How long to wait for the server to accept a new connection, unless the
+    /// URL sets `connect_timeout` (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long a call waits for a free pooled connection before it fails as
+    /// unavailable (default 5 s).
+    pub wait_timeout: Duration,
+    /// How often one call retries after a serialization failure or a deadlock
+    /// (SQLSTATE 40001, 40P01), with jittered exponential backoff, before it
+    /// fails as unavailable (default 10).
+    pub max_retries: u32,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 16,
+            isolation: Isolation::default(),
+            connect_timeout: Duration::from_secs(5),
+            wait_timeout: Duration::from_secs(5),
+            max_retries: 10,
+        }
+    }
+}
+
+/// The transaction isolation level the store's sessions run at.
+///
+/// Create-or-get is correct under both: READ COMMITTED is PostgreSQL's
+/// default, SERIALIZABLE is CockroachDB's (and YugabyteDB's strictest).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// `READ COMMITTED`: each statement sees what was committed before it began.
+    #[default]
+    ReadCommitted,
+    /// `SERIALIZABLE`: transactions behave as if run one at a time; the
+    /// server may abort one (SQLSTATE 40001), and the store retries it.
+    Serializable,
+}
+
+impl Isolation {
+    /// The level's name in SQL, as `SHOW transaction_isolation` reports it.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::Serializable => "serializable",
+        }
+    }
+
+    /// The startup option that makes it every transaction's default; the
+    /// backslash keeps "read committed" one word for the server's option parser.
+    pub(crate) fn startup_option(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => r"-c default_transaction_isolation=read\ committed",
+            Isolation::Serializable => "-c default_transaction_isolation=serializable",
+        }
+    }
+}
+
+/// Why a string names no [`Isolation`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown isolation level {0:?}: use read_committed or serializable")]
+pub struct UnknownIsolation(String);
+
+impl FromStr for Isolation {
+    type Err = UnknownIsolation;
+
+    /// `read_committed` (or `read committed`) and `serializable`, any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text
+            .to_ascii_lowercase()
+            .replace(['_', '-', '+'], " ")
+            .as_str()
+        {
+            "read committed" => Ok(Isolation::ReadCommitted),
+            "serializable" => Ok(Isolation::Serializable),
+            _ => Err(UnknownIsolation(text.to_owned())),
+        }
+    }
+}
+
+/// Takes this crate's own parameters (`pool_size`, `isolation`) out of a
+/// `postgres://` URL into `options`, and returns the rest for the driver,
+/// which refuses parameters it does not know.
+pub(crate) fn take_store_parameters(
+    url: &str,
+    options: &mut PostgresOptions,
+) -> Result<String, Error> {
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {
+        return Ok(url.to_owned());
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "pool_size" => {
+                options.pool_size = value.parse().map_err(|_| Error::BadParameter {
+                    name: "pool_size",
+                    value: value.to_owned(),
+                    expected: "a whole number of connections, at least 1",
+                })?;
+            }
+            "isolation" => {
+                options.isolation = value.parse().map_err(|_| Error::BadParameter {
+                    name: "isolation",
+                    value: value.to_owned(),
+                    expected: "read_committed or serializable",
+                })?;
+            }
+            _ => kept.push(pair),
+        }
+    }
+    Ok(if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parameters_of_the_store_are_taken_and_the_rest_kept() {
+        let mut options = PostgresOptions::default();
+        let rest = take_store_parameters(
+            "postgres://u@h:5432/db?pool_size=3&sslmode=disable&isolation=serializable",
+            &mut options,
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://u@h:5432/db?sslmode=disable");
+        assert_eq!(options.pool_size, 3);
+        assert_eq!(options.isolation, Isolation::Serializable);
+    }
+
+    #[test]
+    fn a_url_with_only_store_parameters_loses_its_query() {
+        let mut options = PostgresOptions::default();
+        let rest =
+            take_store_parameters("postgresql://h/db?isolation=read_committed", &mut options)
+                .unwrap();
+        assert_eq!(rest, "postgresql://h/db");
+        assert_eq!(options.isolation, Isolation::ReadCommitted);
+    }
+
+    #[test]
+    fn a_key_value_string_is_left_to_the_driver() {
+        let mut options = PostgresOptions::default();
+        let text = "host=/tmp dbname=x";
+        assert_eq!(take_store_parameters(text, &mut options).unwrap(), text);
+    }
+
+    #[test]
+    fn bad_store_parameters_are_refused_by_name() {
+        for url in [
+            "postgres://h/db?pool_size=many",
+            "postgres://h/db?pool_size=-1",
+            "postgres://h/db?isolation=snapshot",
+        ] {
+            let error = take_store_parameters(url, &mut PostgresOptions::default()).unwrap_err();
+            assert!(matches!(error, Error::BadParameter { .. }), "{url}");
+        }
+    }
+
+    #[test]
+    fn isolation_names_parse_in_any_case() {
+        assert_eq!("SERIALIZABLE".parse(), Ok(Isolation::Serializable));
+        assert_eq!("read committed".parse(), Ok(Isolation::ReadCommitted));
+        assert_eq!("Read-Committed".parse(), Ok(Isolation::ReadCommitted));
+        assert!("repeatable read".parse::<Isolation>().is_err());
+    }
+}

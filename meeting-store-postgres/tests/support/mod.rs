@@ -1,0 +1,379 @@
+//! A real PostgreSQL server for the tests and the benchmark.
+//!
+//! `MEETING_PG_URL` names a server to use (its user must be allowed to
+//! `CREATE DATABASE`). Otherwise a throwaway cluster is made from the installed
+//! binaries (`/usr/lib/postgresql/*/bin`, or the directory in `MEETING_PG_BIN`)
+//! in a temporary directory, listening on a free loopback port, and stopped
+//! when the process ends, however it ends. PostgreSQL refuses to run as root,
+//! so as root the binaries run as the `postgres` user (`runuser`).
+//!
+//! Without PostgreSQL the tests say so loudly and skip, except under `CI=true`,
+//! where that is a failure.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Where the tests' databases live.
+pub enum Server {
+    /// A server named by `MEETING_PG_URL`.
+    External(String),
+    /// A cluster this process started.
+    Local(Cluster),
+}
+
+impl Server {
+    /// A URL of the `postgres` maintenance database, for `CREATE DATABASE`.
+    pub fn admin_url(&self) -> String {
+        match self {
+            Server::External(url) => url.clone(),
+            Server::Local(cluster) => cluster.url("postgres"),
+        }
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn url(&self, name: &str) -> String {
+        match self {
+            // The driver applies parameters in order, so a trailing dbname wins.
+            Server::External(url) => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}dbname={name}")
+            }
+            Server::Local(cluster) => cluster.url(name),
+        }
+    }
+}
+
+/// The server every test of this process shares.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| match std::env::var("MEETING_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Server::External(url),
+        _ => match Cluster::start(ClusterOptions::for_tests()) {
+            Ok(cluster) => Server::Local(cluster),
+            Err(why) => no_postgres(&why),
+        },
+    })
+}
+
+/// Says loudly that PostgreSQL is missing; fails under CI, else ends the process as a skip.
+pub fn no_postgres(why: &str) -> ! {
+    let banner = "#".repeat(78);
+    eprintln!("\n{banner}\n# NO POSTGRESQL: {why}\n# The meeting-store-postgres tests need a real server: install PostgreSQL\n# (e.g. apt-get install postgresql) or set MEETING_PG_URL.\n{banner}\n");
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("no PostgreSQL server (CI=true, so this is a failure): {why}");
+    }
+    eprintln!("SKIPPED: every test of this binary (CI is not true)");
+    std::process::exit(0);
+}
+
+/// A new, empty database on the shared server; returns its URL.
+pub async fn fresh_database() -> String {
+    fresh_database_on(server()).await
+}
+
+/// A new, empty database on `server`; returns its URL.
+pub async fn fresh_database_on(server: &Server) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "meeting_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = tokio_postgres::connect(&server.admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test server's maintenance database");
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"
+        ))
+        .await
+        .expect("create a test database");
+    drop(client);
+    let _ = connection.await;
+    server.url(&name)
+}
+
+/// A store on a new, empty database of the shared server.
+pub async fn fresh_store(isolation: Isolation) -> Arc<PostgresStore> {
+    let url = fresh_database().await;
+    Arc::new(
+        PostgresStore::connect_with(
+            &url,
+            PostgresOptions {
+                isolation,
+                ..PostgresOptions::default()
+            },
+        )
+        .await
+        .expect("connect to a fresh test database"),
+    )
+}
+
+/// How a throwaway cluster is set up.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// Whether commits wait for the disk; off in tests for speed (clean
+    /// shutdowns and restarts still keep every commit).
+    pub fsync: bool,
+    /// The server's `max_connections`.
+    pub max_connections: u32,
+}
+
+impl ClusterOptions {
+    /// Fast and roomy: fsync off, 300 connections.
+    pub fn for_tests() -> Self {
+        ClusterOptions {
+            fsync: false,
+            max_connections: 300,
+        }
+    }
+}
+
+/// A PostgreSQL cluster in a temporary directory, stopped and removed on drop
+/// and, should the process die first, by a watcher process.
+pub struct Cluster {
+    bin: PathBuf,
+    directory: Option<tempfile::TempDir>,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+    watcher: Option<Child>,
+}
+
+impl Cluster {
+    /// Makes and starts a cluster; `Err` says why it could not.
+    pub fn start(options: ClusterOptions) -> Result<Cluster, String> {
+        let bin = find_binaries()?;
+        let as_postgres = running_as_root();
+        let directory = tempfile::Builder::new()
+            .prefix("meeting-pg-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+        if as_postgres {
+            let (uid, gid) = postgres_user()?;
+            std::os::unix::fs::chown(directory.path(), Some(uid), Some(gid))
+                .map_err(|e| format!("cannot hand the temporary directory to postgres: {e}"))?;
+        }
+        let data = directory.path().join("data");
+        let port = free_port()?;
+        let mut cluster = Cluster {
+            bin,
+            directory: Some(directory),
+            data,
+            port,
+            as_postgres,
+            watcher: None,
+        };
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                path_str(&cluster.data)?,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+        )?;
+        let socket_dir = cluster.directory()?.to_owned();
+        let settings = format!(
+            "\n# meeting-store-postgres test cluster\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nmax_connections = {}\nfsync = {}\nsynchronous_commit = on\nshared_buffers = '128MB'\nlog_min_messages = warning\n",
+            socket_dir.display(),
+            options.max_connections,
+            if options.fsync { "on" } else { "off" },
+        );
+        let conf = cluster.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf)
+            .map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
+        text.push_str(&settings);
+        std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+        cluster.start_server()?;
+        cluster.watcher = Some(cluster.spawn_watcher()?);
+        Ok(cluster)
+    }
+
+    /// The URL of database `name`, as the superuser `postgres`.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub fn start_server(&self) -> Result<(), String> {
+        let log = self.directory()?.join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&self.data)?,
+                "-l",
+                path_str(&log)?,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )
+    }
+
+    /// Stops the server with `mode` (`fast`: ends sessions and checkpoints;
+    /// `immediate`: like a crash) and waits until it is down.
+    pub fn stop_server(&self, mode: &str) -> Result<(), String> {
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&self.data)?, "-m", mode, "-w", "stop"],
+        )
+    }
+
+    fn directory(&self) -> Result<&Path, String> {
+        self.directory
+            .as_ref()
+            .map(|d| d.path())
+            .ok_or_else(|| "the cluster is gone".to_owned())
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        command.stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            let log = self
+                .directory()
+                .ok()
+                .and_then(|d| std::fs::read_to_string(d.join("server.log")).ok())
+                .unwrap_or_default();
+            Err(format!(
+                "{program} {args:?} failed ({}): {}{}\nserver log:\n{log}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    /// A process that outlives ours, to stop the server and remove its
+    /// directory when we end without dropping the cluster (a static, a crash).
+    fn spawn_watcher(&self) -> Result<Child, String> {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = format!(
+            "{}{} -D '{}' -m immediate stop",
+            if self.as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl.display(),
+            self.data.display()
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = self.directory()?.display()
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the cluster's watcher: {e}"))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.stop_server("immediate");
+        if let Some(mut watcher) = self.watcher.take() {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+        }
+        // TempDir's drop removes the directory.
+        self.directory.take();
+    }
+}
+
+fn find_binaries() -> Result<PathBuf, String> {
+    if let Ok(bin) = std::env::var("MEETING_PG_BIN") {
+        let bin = PathBuf::from(bin);
+        return if bin.join("initdb").is_file() {
+            Ok(bin)
+        } else {
+            Err(format!("MEETING_PG_BIN={} has no initdb", bin.display()))
+        };
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|e| format!("no /usr/lib/postgresql ({e})"))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or_else(|| "no /usr/lib/postgresql/*/bin/initdb".to_owned())
+}
+
+fn running_as_root() -> bool {
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn postgres_user() -> Result<(u32, u32), String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
+    passwd
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.first() == Some(&"postgres") && fields.len() > 3)
+                .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+                .flatten()
+        })
+        .ok_or_else(|| {
+            "running as root, but there is no postgres user to run the server as".to_owned()
+        })
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn path_str(path: &Path) -> Result<&str, String> {
+    path.to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+}
