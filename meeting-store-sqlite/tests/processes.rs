@@ -1,0 +1,342 @@
+//! Several processes on one file, and processes killed at random moments.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingKey, MeetingStore};
+use meeting_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{child, child_mode, database, runtime, Random};
+
+const RACE: &str = "several_processes_racing_on_the_same_keys_store_one_meeting_per_key";
+const PROCESSES: usize = 4;
+const RACE_KEYS: usize = 40;
+const CALLERS_PER_KEY: usize = 3;
+
+fn race_key(index: usize) -> MeetingKey {
+    key("tenant", "user", &format!("raced-{index}"))
+}
+
+/// A child process that is killed if the test panics before waiting for it.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Reads a child's stdout lines on a thread; lines arrive on the returned channel.
+fn lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+#[test]
+fn several_processes_racing_on_the_same_keys_store_one_meeting_per_key() {
+    if child_mode().as_deref() == Some("race") {
+        return race_child();
+    }
+    let (directory, path) = database();
+    let go = directory.path().join("go");
+    let mut children: Vec<(Reaped, _)> = (0..PROCESSES)
+        .map(|process| {
+            let mut child = child(RACE, "race")
+                .env("MEETING_SQLITE_PATH", &path)
+                .env("MEETING_SQLITE_GO", &go)
+                .env("MEETING_SQLITE_PROCESS", process.to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("a child process");
+            let lines = lines(&mut child);
+            (Reaped(child), lines)
+        })
+        .collect();
+    let mut reports: Vec<Vec<String>> = vec![Vec::new(); PROCESSES];
+    for (process, (_, lines)) in children.iter().enumerate() {
+        loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the child gets ready");
+            if line == "READY" {
+                break;
+            }
+            reports[process].push(line);
+        }
+    }
+    std::fs::write(&go, b"go").unwrap();
+    for (process, (child, lines)) in children.iter_mut().enumerate() {
+        reports[process].extend(lines.iter());
+        assert!(
+            child.0.wait().unwrap().success(),
+            "child {process} succeeded"
+        );
+    }
+
+    let mut ids: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+    for line in reports.iter().flatten() {
+        if let Some(rest) = line.strip_prefix("MEETING ") {
+            let mut parts = rest.split(' ');
+            let (external_id, id, created) = (parts.next(), parts.next(), parts.next());
+            ids.entry(external_id.unwrap().to_owned())
+                .or_default()
+                .push((id.unwrap().to_owned(), created == Some("created")));
+        }
+    }
+    assert_eq!(ids.len(), RACE_KEYS, "every key was reported");
+    for (external_id, seen) in &ids {
+        assert_eq!(seen.len(), PROCESSES * CALLERS_PER_KEY, "{external_id}");
+        assert_eq!(
+            seen.iter().filter(|(_, created)| *created).count(),
+            1,
+            "exactly one caller of all processes created {external_id}"
+        );
+        assert!(
+            seen.iter().all(|(id, _)| *id == seen[0].0),
+            "every process saw the same id for {external_id}: {seen:?}"
+        );
+    }
+    let raw = Connection::open(&path).unwrap();
+    let rows: usize = raw
+        .query_row("SELECT count(*) FROM meetings", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, RACE_KEYS, "exactly one meeting per key");
+    runtime().block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        for index in 0..RACE_KEYS {
+            let stored = store.get_by_key(&race_key(index)).await.unwrap().unwrap();
+            assert_eq!(stored.id.as_str(), ids[&format!("raced-{index}")][0].0);
+        }
+    });
+}
+
+fn race_child() {
+    let path = PathBuf::from(std::env::var_os("MEETING_SQLITE_PATH").expect("a path"));
+    let go = PathBuf::from(std::env::var_os("MEETING_SQLITE_GO").expect("a go file"));
+    let process: u64 = std::env::var("MEETING_SQLITE_PROCESS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    runtime().block_on(async {
+        let store = Arc::new(
+            SqliteStore::open(&path)
+                .await
+                .expect("the child opens the store"),
+        );
+        // The newline ends libtest's "test … " line, so READY stands alone.
+        println!("\nREADY");
+        let waiting = Instant::now();
+        while !go.exists() {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "the parent never said go"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut tasks = Vec::new();
+        for index in 0..RACE_KEYS {
+            for caller in 0..CALLERS_PER_KEY {
+                let store = Arc::clone(&store);
+                // Every process builds a different meeting (and id) for the key.
+                let n = process * 1_000_000 + (index * CALLERS_PER_KEY + caller) as u64;
+                tasks.push(tokio::spawn(async move {
+                    let key = race_key(index);
+                    let outcome = store
+                        .create_or_get(&key, &|| sample_meeting(&key, n))
+                        .await
+                        .expect("no process fails for losing the race");
+                    let created = if outcome.is_created() {
+                        "created"
+                    } else {
+                        "existing"
+                    };
+                    println!(
+                        "MEETING {} {} {created}",
+                        key.external_id,
+                        outcome.meeting().id
+                    );
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.expect("the task completes");
+        }
+    });
+}
+
+const CRASH: &str = "every_acknowledged_meeting_survives_a_sigkill";
+const CRASH_WRITERS: u64 = 8;
+
+fn crash_key(cycle: u64, writer: u64, n: u64) -> (MeetingKey, u64) {
+    let key = key("tenant", "user", &format!("c{cycle}-w{writer}-{n}"));
+    (key, cycle * 100_000_000 + writer * 1_000_000 + n)
+}
+
+/// A child creates meetings until it is killed; the parent then checks what it acknowledged.
+#[test]
+fn every_acknowledged_meeting_survives_a_sigkill() {
+    if child_mode().as_deref() == Some("crash") {
+        return crash_child();
+    }
+    let cycles: u64 = std::env::var("MEETING_SQLITE_CRASH_CYCLES")
+        .ok()
+        .and_then(|cycles| cycles.parse().ok())
+        .unwrap_or(50);
+    let (mut random, seed) = match std::env::var("MEETING_SQLITE_CRASH_SEED") {
+        Ok(seed) => {
+            let seed = seed.parse().expect("a numeric seed");
+            (Random::seeded(seed), seed)
+        }
+        Err(_) => Random::from_clock(),
+    };
+    eprintln!("crash test: {cycles} cycles, MEETING_SQLITE_CRASH_SEED={seed}");
+    let (_directory, path) = database();
+    let runtime = runtime();
+    let mut acknowledged: Vec<(u64, u64, u64, String)> = Vec::new();
+    let mut killed_while_writing = 0;
+    for cycle in 0..cycles {
+        let synchronous = if cycle % 2 == 0 { "full" } else { "normal" };
+        let first = acknowledged.len();
+        let mut process = child(CRASH, "crash")
+            .env("MEETING_SQLITE_PATH", &path)
+            .env("MEETING_SQLITE_CYCLE", cycle.to_string())
+            .env("MEETING_SQLITE_SYNCHRONOUS", synchronous)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("a child process");
+        let lines = lines(&mut process);
+        // Most kills land while creates are in flight; some during start-up and open.
+        let delay = Duration::from_millis(random.range(2, 120));
+        let started = Instant::now();
+        let mut before_kill = 0;
+        while started.elapsed() < delay {
+            match lines.recv_timeout(delay.saturating_sub(started.elapsed())) {
+                Ok(line) => before_kill += parse_ack(&line, &mut acknowledged) as usize,
+                Err(_) => continue,
+            }
+        }
+        let alive = process.try_wait().unwrap().is_none();
+        process.kill().expect("SIGKILL");
+        process.wait().unwrap();
+        for line in lines.iter() {
+            before_kill += parse_ack(&line, &mut acknowledged) as usize;
+        }
+        if alive && before_kill > 0 {
+            killed_while_writing += 1;
+        }
+        // This cycle's meetings now; every cycle's once more at the end.
+        runtime.block_on(check_acknowledged(&path, cycle, &acknowledged[first..]));
+        let raw = Connection::open(&path).unwrap();
+        let integrity: String = raw
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok", "cycle {cycle} (seed {seed})");
+    }
+    runtime.block_on(check_acknowledged(&path, cycles, &acknowledged));
+    eprintln!(
+        "crash test: {} acknowledged meetings, {killed_while_writing} kills while writing",
+        acknowledged.len()
+    );
+    assert!(
+        !acknowledged.is_empty() && killed_while_writing >= cycles / 4,
+        "too few kills landed while meetings were being created: {killed_while_writing} of {cycles} (seed {seed})"
+    );
+}
+
+fn parse_ack(line: &str, acknowledged: &mut Vec<(u64, u64, u64, String)>) -> bool {
+    let Some(rest) = line.strip_prefix("ACK ") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [cycle, writer, n, id] = parts[..] else {
+        panic!("a malformed acknowledgement: {line}");
+    };
+    acknowledged.push((
+        cycle.parse().unwrap(),
+        writer.parse().unwrap(),
+        n.parse().unwrap(),
+        id.to_owned(),
+    ));
+    true
+}
+
+async fn check_acknowledged(path: &Path, cycle: u64, acknowledged: &[(u64, u64, u64, String)]) {
+    let store = SqliteStore::open(path)
+        .await
+        .unwrap_or_else(|error| panic!("cycle {cycle}: the store reopens: {error}"));
+    for (cycle, writer, n, id) in acknowledged {
+        let (key, seed) = crash_key(*cycle, *writer, *n);
+        let stored = store
+            .get_by_key(&key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged meeting {id} is lost"));
+        assert_eq!(stored.id.as_str(), id);
+        assert_eq!(*stored, sample_meeting(&key, seed), "{id} is intact");
+    }
+}
+
+fn crash_child() {
+    let path = PathBuf::from(std::env::var_os("MEETING_SQLITE_PATH").expect("a path"));
+    let cycle: u64 = std::env::var("MEETING_SQLITE_CYCLE")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let synchronous = match std::env::var("MEETING_SQLITE_SYNCHRONOUS").as_deref() {
+        Ok("normal") => Synchronous::Normal,
+        _ => Synchronous::Full,
+    };
+    let options = SqliteOptions {
+        synchronous,
+        ..SqliteOptions::default()
+    };
+    // The newline ends libtest's "test … " line, so every ACK stands alone.
+    println!();
+    runtime().block_on(async {
+        let store = Arc::new(
+            SqliteStore::open_with(&path, options)
+                .await
+                .expect("the child opens"),
+        );
+        let writers: Vec<_> = (0..CRASH_WRITERS)
+            .map(|writer| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        let (key, seed) = crash_key(cycle, writer, n);
+                        let outcome = store
+                            .create_or_get(&key, &|| sample_meeting(&key, seed))
+                            .await
+                            .expect("the create succeeds");
+                        // One write(2) per line: what reached the pipe was acknowledged.
+                        let mut stdout = std::io::stdout().lock();
+                        writeln!(stdout, "ACK {cycle} {writer} {n} {}", outcome.meeting().id)
+                            .unwrap();
+                        stdout.flush().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+    });
+}
