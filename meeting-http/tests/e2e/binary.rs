@@ -1,0 +1,247 @@
+//! The `meetingd` binary: development mode, `token`, SIGTERM, the stores.
+
+use super::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
+const BIN_SECRET: &str = "binary-test-secret";
+
+/// A running `meetingd serve`, killed on drop.
+struct Daemon {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+}
+
+impl Daemon {
+    /// Starts `meetingd serve` with `args` on an ephemeral port and waits until it listens.
+    fn start(args: &[&str]) -> Daemon {
+        let mut child = Command::new(MEETINGD)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("MEETINGD_JWT_HS256_SECRET")
+            .env_remove("MEETINGD_STORE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("meetingd starts");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut base = None;
+        let mut seen = String::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if let Some(rest) = line.split("address=").nth(1) {
+                base = Some(format!(
+                    "http://{}",
+                    rest.split_whitespace().next().unwrap()
+                ));
+                break;
+            }
+        }
+        let base = base.unwrap_or_else(|| panic!("meetingd did not start:\n{seen}"));
+        // Keep draining stderr so the daemon never blocks on a full pipe.
+        let rest = child.stderr.take();
+        drop(rest);
+        let stdout = child.stdout.take().unwrap();
+        let stdout_lines = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .take_while(|l| !l.is_empty())
+                .take(1)
+                .collect::<Vec<_>>()
+        });
+        let stdout = if args.iter().any(|a| a.starts_with("--jwt")) {
+            Vec::new()
+        } else {
+            stdout_lines.join().unwrap()
+        };
+        Daemon {
+            child,
+            base,
+            stdout,
+        }
+    }
+
+    fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(&mut self) -> std::process::ExitStatus {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("meetingd did not stop within 10 s");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mint(args: &[&str]) -> String {
+    let output = Command::new(MEETINGD)
+        .arg("token")
+        .args(args)
+        .env("MEETINGD_JWT_HS256_SECRET", BIN_SECRET)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn development_mode_prints_a_token_that_the_seed_request_works_with() {
+    let daemon = Daemon::start(&["--store", "memory"]);
+    let export = daemon
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("export TOKEN="))
+        .unwrap_or_else(|| panic!("an export line: {:?}", daemon.stdout))
+        .to_owned();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/beta/me/onlineMeetings/createOrGet",
+            daemon.base
+        ))
+        .bearer_auth(export)
+        .header("content-type", "application/json")
+        .body(SEED_REQUEST)
+        .send()
+        .await
+        .unwrap();
+    let reply = Reply::read(response).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.json()["participants"]["organizer"]["upn"],
+        "test1@contoso.com"
+    );
+}
+
+#[tokio::test]
+async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_refused() {
+    let daemon = Daemon::start(&["--store", "memory", "--jwt-hs256-secret", BIN_SECRET]);
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1.0/me/onlineMeetings/createOrGet", daemon.base);
+    let user = mint(&[
+        "--user",
+        USER,
+        "--tenant",
+        TENANT,
+        "--name",
+        "Tyler Stein",
+        "--upn",
+        "t@contoso.com",
+    ]);
+    let reply = Reply::read(
+        client
+            .post(&url)
+            .bearer_auth(&user)
+            .header("content-type", "application/json")
+            .body(r#"{"externalId":"minted"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(
+        reply.json()["participants"]["organizer"]["identity"]["user"]["displayName"],
+        "Tyler Stein"
+    );
+    let app = mint(&["--user", USER, "--tenant", TENANT, "--app"]);
+    let reply = Reply::read(
+        client
+            .post(&url)
+            .bearer_auth(&app)
+            .header("content-type", "application/json")
+            .body(r#"{"externalId":"minted"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_error(403, "Forbidden");
+}
+
+#[tokio::test]
+async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("meetings.db");
+    let store_flag = format!("sqlite:{}", db.display());
+    let mut daemon = Daemon::start(&["--store", &store_flag, "--jwt-hs256-secret", BIN_SECRET]);
+    let token = mint(&["--user", USER, "--tenant", TENANT]);
+    let address = daemon.base.trim_start_matches("http://").to_owned();
+
+    // Each request sends its headers and half its body, so it is in flight.
+    let mut streams = Vec::new();
+    let mut rests = Vec::new();
+    for i in 0..4 {
+        let body = format!(r#"{{"externalId":"sigterm-{i}","subject":"in flight"}}"#);
+        let head = format!(
+            "POST /v1.0/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let (first, rest) = body.split_at(body.len() / 2);
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(first.as_bytes()).await.unwrap();
+        streams.push(stream);
+        rests.push(rest.to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    daemon.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (stream, rest) in streams.iter_mut().zip(&rests) {
+        stream.write_all(rest.as_bytes()).await.unwrap();
+    }
+    for stream in &mut streams {
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    }
+    assert!(daemon.wait().success(), "a clean exit");
+
+    let store = meeting_store_sqlite::SqliteStore::open(&db).await.unwrap();
+    for i in 0..4 {
+        let key = MeetingKey {
+            tenant: TENANT.into(),
+            user: USER.into(),
+            external_id: meeting_core::ExternalId::new(format!("sigterm-{i}")).unwrap(),
+        };
+        assert!(
+            store.get_by_key(&key).await.unwrap().is_some(),
+            "sigterm-{i} is stored"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_store_is_refused_with_a_clear_error() {
+    let output = Command::new(MEETINGD)
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", "mysql://x"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown store"), "{stderr}");
+}

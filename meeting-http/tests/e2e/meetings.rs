@@ -1,0 +1,312 @@
+//! The operation over the wire: the seed, the profiles, the key, GET and DELETE.
+
+use super::*;
+use meeting_core::{DialIn, Settings};
+
+/// Members the server generates: compared by format, not value.
+const GENERATED: &[&str] = &[
+    "creationDateTime",
+    "joinWebUrl",
+    "audioConferencing.conferenceId",
+    "audioConferencing.dialinUrl",
+    "chatInfo.threadId",
+    "videoTeleconferenceId",
+    "id",
+];
+
+/// The seed's attendee displayName came from Graph's directory; attendees are
+/// returned as sent, so it is `null` here. The one expected difference.
+const DIRECTORY_LOOKUP: &str = "participants.attendees[0].identity.user.displayName";
+
+fn assert_same_shape(expected: &Value, actual: &Value, path: &str) {
+    if GENERATED.contains(&path) {
+        assert!(actual.is_string(), "{path} is a string: {actual}");
+        return;
+    }
+    if path == DIRECTORY_LOOKUP {
+        assert_eq!(*actual, Value::Null, "{path}: attendees come back as sent");
+        return;
+    }
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            let e_keys: Vec<&String> = e.keys().collect();
+            let a_keys: Vec<&String> = a.keys().collect();
+            assert_eq!(a_keys, e_keys, "members and their order at {path:?}");
+            for (key, value) in e {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                assert_same_shape(value, &a[key], &child);
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            assert_eq!(a.len(), e.len(), "length of {path}");
+            for (i, (e, a)) in e.iter().zip(a).enumerate() {
+                assert_same_shape(e, a, &format!("{path}[{i}]"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "value of {path}"),
+    }
+}
+
+/// The seed's organizer, as a token would name them.
+fn seed_token() -> String {
+    let mut spec = meeting_http::auth::TokenSpec::delegated(TENANT, USER);
+    spec.name = Some("Tyler Stein".into());
+    spec.upn = Some("test1@contoso.com".into());
+    mint_hs256(SECRET, &spec).unwrap()
+}
+
+fn seed_service() -> MeetingService {
+    memory_service().with_settings(Settings {
+        join_base_url: "https://devspaces.skype.com".into(),
+        dial_in: Some(DialIn {
+            toll_number: "555-749-0000".into(),
+            base_url: meeting_core::DEFAULT_DIALIN_BASE_URL.into(),
+        }),
+        video_interop: true,
+        ..Settings::default()
+    })
+}
+
+#[tokio::test]
+async fn seed_request_on_beta_returns_200_and_the_seed_shape_with_odata_context_first() {
+    let server = Server::start(seed_service()).await;
+    let reply = server
+        .create_or_get("beta", &seed_token(), SEED_REQUEST)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("content-type"), Some(CONTENT_TYPE));
+    assert!(reply.header("request-id").is_some());
+    assert!(reply.header("client-request-id").is_some());
+
+    // On the wire: @odata.context first, @odata.type second.
+    let expected_context = format!(
+        "{}/beta/$metadata#users('{USER}')/onlineMeetings/$entity",
+        server.base
+    );
+    assert!(
+        reply.text.starts_with(&format!(
+            r##"{{"@odata.context":"{expected_context}","@odata.type":"#microsoft.graph.onlineMeeting","##
+        )),
+        "{}",
+        reply.text
+    );
+
+    let mut actual = reply.json();
+    actual
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("@odata.context");
+    let mut expected: Value = serde_json::from_str(SEED_RESPONSE).unwrap();
+    // The seed puts @odata.context near the end; the spec moves it first (checked above).
+    expected
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("@odata.context");
+    assert_same_shape(&expected, &actual, "");
+
+    // Generated members by format.
+    let created = actual["creationDateTime"].as_str().unwrap();
+    assert!(
+        created.len() == 33 && created.ends_with("+00:00"),
+        "{created}"
+    );
+    let thread = actual["chatInfo"]["threadId"].as_str().unwrap();
+    assert!(thread.starts_with("19:meeting_") && thread.ends_with("@thread.v2"));
+    assert_eq!(actual["id"], format!("{USER}_{thread}"));
+    assert!(actual["joinWebUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://devspaces.skype.com/l/meetup-join/19%3ameeting_"));
+    let conference = actual["audioConferencing"]["conferenceId"]
+        .as_str()
+        .unwrap();
+    assert!(conference.len() == 9 && conference.bytes().all(|b| b.is_ascii_digit()));
+    assert!(actual["audioConferencing"]["dialinUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("?id={conference}")));
+    let video = actual["videoTeleconferenceId"].as_str().unwrap();
+    assert!(video.len() == 10 && video.bytes().all(|b| b.is_ascii_digit()));
+}
+
+#[tokio::test]
+async fn v1_answers_201_when_created_then_200_when_existing() {
+    let server = Server::start(memory_service()).await;
+    let body = r#"{"externalId":"v1-key","subject":"Sync"}"#;
+    let first = server.create_or_get("v1.0", &token(), body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.text.starts_with(r#"{"@odata.context":""#));
+    assert!(first.json()["@odata.context"]
+        .as_str()
+        .unwrap()
+        .contains("/v1.0/$metadata#users('"));
+    let again = server.create_or_get("v1.0", &token(), body).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    // v1.0 defaults: start = now, end = start + 1 h.
+    let meeting = first.json();
+    assert_ne!(
+        meeting["startDateTime"],
+        "0001-01-01T00:00:00.0000000+00:00"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_external_id_and_another_subject_returns_the_same_meeting() {
+    let server = Server::start(memory_service()).await;
+    let first = server
+        .create_or_get(
+            "beta",
+            &token(),
+            r#"{"externalId":"retry","subject":"First"}"#,
+        )
+        .await;
+    let second = server
+        .create_or_get(
+            "beta",
+            &token(),
+            r#"{"externalId":"retry","subject":"Second"}"#,
+        )
+        .await;
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(first.json()["id"], second.json()["id"]);
+    assert_eq!(second.json()["subject"], "First");
+    assert_eq!(first.text, second.text, "the stored meeting, byte for byte");
+}
+
+#[tokio::test]
+async fn another_user_of_the_tenant_gets_another_meeting_and_cannot_read_the_first() {
+    let server = Server::start(memory_service()).await;
+    let body = r#"{"externalId":"shared-key"}"#;
+    let mine = server.create_or_get("v1.0", &token(), body).await.json();
+    let other_token = token_for(OTHER_USER);
+    let theirs = server.create_or_get("v1.0", &other_token, body).await;
+    assert_eq!(theirs.status, 201);
+    assert_ne!(mine["id"], theirs.json()["id"]);
+
+    let id = encode_segment(mine["id"].as_str().unwrap());
+    let reply = server
+        .get(&format!("/v1.0/me/onlineMeetings/{id}"), &other_token)
+        .await;
+    reply.assert_error(404, "NotFound");
+}
+
+#[tokio::test]
+async fn get_returns_the_callers_meeting_and_delete_frees_the_key() {
+    let server = Server::start(memory_service()).await;
+    let body = r#"{"externalId":"to-delete"}"#;
+    let created = server.create_or_get("v1.0", &token(), body).await;
+    let meeting = created.json();
+    let id = encode_segment(meeting["id"].as_str().unwrap());
+    let path = format!("/v1.0/me/onlineMeetings/{id}");
+
+    let read = server.get(&path, &token()).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(
+        read.text, created.text,
+        "GET returns the meeting as created"
+    );
+
+    let deleted = server
+        .client
+        .delete(server.url(&path))
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(deleted.headers()["request-id"].len(), 36);
+
+    server
+        .get(&path, &token())
+        .await
+        .assert_error(404, "NotFound");
+    let again = server.create_or_get("v1.0", &token(), body).await;
+    assert_eq!(again.status, 201, "the key is free again");
+    assert_ne!(again.json()["id"], meeting["id"]);
+}
+
+#[tokio::test]
+async fn users_route_is_me_when_it_names_the_caller_by_id_or_upn_case_insensitively() {
+    let server = Server::start(memory_service()).await;
+    let body = r#"{"externalId":"by-users"}"#;
+    let by_id = server
+        .post(
+            &format!(
+                "/beta/users/{}/onlineMeetings/createOrGet",
+                USER.to_uppercase()
+            ),
+            &token(),
+            body,
+        )
+        .await;
+    assert_eq!(by_id.status, 200, "{}", by_id.text);
+    let upn = format!("{}@CONTOSO.com", USER.to_uppercase());
+    let by_upn = server
+        .post(
+            &format!("/beta/users/{upn}/onlineMeetings/createOrGet"),
+            &token(),
+            body,
+        )
+        .await;
+    assert_eq!(by_upn.json()["id"], by_id.json()["id"]);
+    let me = server.create_or_get("beta", &token(), body).await;
+    assert_eq!(me.json()["id"], by_id.json()["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_requests_with_one_new_external_id_all_succeed_with_one_id() {
+    let server = Arc::new(Server::start(memory_service()).await);
+    let token = token();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let server = server.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let body = format!(r#"{{"externalId":"race","subject":"attempt {i}"}}"#);
+                server.create_or_get("v1.0", &token, &body).await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        assert!(matches!(reply.status, 200 | 201), "{}", reply.text);
+        created += usize::from(reply.status == 201);
+        ids.insert(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one meeting");
+    assert_eq!(created, 1, "exactly one caller created it");
+}
+
+#[tokio::test]
+async fn client_request_id_is_echoed_and_request_id_is_fresh() {
+    let server = Server::start(memory_service()).await;
+    let response = server
+        .client
+        .post(server.url("/beta/me/onlineMeetings/createOrGet"))
+        .bearer_auth(token())
+        .header("content-type", "application/json")
+        .header("client-request-id", "my-correlation-42")
+        .body(r#"{"externalId":"echo"}"#)
+        .send()
+        .await
+        .unwrap();
+    let reply = Reply::read(response).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("client-request-id"), Some("my-correlation-42"));
+    assert_ne!(reply.header("request-id"), Some("my-correlation-42"));
+}
+
+#[tokio::test]
+async fn healthz_answers_200_when_the_store_answers() {
+    let server = Server::start(memory_service()).await;
+    let reply = server.get("/healthz", "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some(CONTENT_TYPE));
+}

@@ -1,0 +1,108 @@
+//! Store outages, internal errors, timeouts and graceful shutdown.
+
+use super::*;
+
+fn switchable() -> (Arc<SwitchableStore>, MeetingService) {
+    let store = Arc::new(SwitchableStore::default());
+    (store.clone(), MeetingService::new(store))
+}
+
+#[tokio::test]
+async fn a_store_outage_is_503_with_retry_after_and_service_resumes_when_it_is_back() {
+    let (store, service) = switchable();
+    let server = Server::start(service).await;
+    let body = r#"{"externalId":"outage"}"#;
+
+    store.set_mode(SwitchableStore::UNAVAILABLE);
+    let reply = server.create_or_get("v1.0", &token(), body).await;
+    reply.assert_error(503, "ServiceUnavailable");
+    let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry_after > 0);
+    let health = server.get("/healthz", "").await;
+    health.assert_error(503, "ServiceUnavailable");
+    assert!(health.header("retry-after").is_some());
+
+    store.set_mode(SwitchableStore::WORKING);
+    assert_eq!(
+        server.create_or_get("v1.0", &token(), body).await.status,
+        201
+    );
+    assert_eq!(server.get("/healthz", "").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_internal_store_failure_is_500_and_never_leaks_its_details() {
+    let (store, service) = switchable();
+    let server = Server::start(service).await;
+    store.set_mode(SwitchableStore::BROKEN);
+    let reply = server
+        .create_or_get("beta", &token(), r#"{"externalId":"broken"}"#)
+        .await;
+    let message = reply.assert_error(500, "InternalServerError");
+    assert!(!reply.text.contains("secret-volume"), "{}", reply.text);
+    assert!(message.contains("request-id"), "{message}");
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_503() {
+    let (store, service) = switchable();
+    let server = Server::start_with(service, |config| {
+        config.with_request_timeout(Duration::from_millis(200))
+    })
+    .await;
+    store.set_delay(Duration::from_secs(2));
+    let reply = server
+        .create_or_get("beta", &token(), r#"{"externalId":"slow"}"#)
+        .await;
+    reply.assert_error(503, "ServiceUnavailable");
+    assert!(reply.header("retry-after").is_some());
+    store.set_delay(Duration::ZERO);
+    assert_eq!(
+        server
+            .create_or_get("beta", &token(), r#"{"externalId":"fast"}"#)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored() {
+    let (store, service) = switchable();
+    let mut server = Server::start(service).await;
+    store.set_delay(Duration::from_millis(600));
+    let client = server.client.clone();
+    let url = server.url("/v1.0/me/onlineMeetings/createOrGet");
+    let in_flight: Vec<_> = (0..8)
+        .map(|i| {
+            let request = client
+                .post(&url)
+                .bearer_auth(token())
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"externalId":"in-flight-{i}"}}"#));
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    // Let every request reach the (slow) store, then shut down.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let stopped = server.begin_shutdown();
+    for request in in_flight {
+        assert_eq!(
+            request
+                .await
+                .unwrap()
+                .expect("an answer, not a dropped connection"),
+            201
+        );
+    }
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the server stops once they are done")
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.stored(), 8, "every in-flight meeting is stored");
+    assert!(
+        client.get(server.url("/healthz")).send().await.is_err(),
+        "no new connections after shutdown"
+    );
+}
