@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use support::{bytes, child, child_mode, database, sidecars};
+use support::{bytes, child_at, child_mode, database, sidecars};
 
 async fn refuse(path: &Path) -> StoreError {
     let error = SqliteStore::open(path)
@@ -111,7 +111,13 @@ fn a_read_only_directory_is_refused_and_left_untouched() {
         .map(|m| m.uid() == 0)
         .unwrap_or(false);
     if root {
-        let output = child(TEST, "read-only")
+        // A copy of this binary that `nobody` may run, wherever the checkout is.
+        let runnable = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(runnable.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let binary = runnable.path().join("refusals");
+        std::fs::copy(std::env::current_exe().unwrap(), &binary).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = child_at(&binary, TEST, "read-only")
             .env("MEETING_SQLITE_DIRECTORY", directory.path())
             .uid(65_534)
             .gid(65_534)

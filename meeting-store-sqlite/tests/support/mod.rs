@@ -32,7 +32,16 @@ pub fn sidecars(path: &Path) -> Vec<PathBuf> {
 /// This test binary, re-executed to run only `test` (which sees `mode` in
 /// `MEETING_SQLITE_CHILD` and plays the child's part).
 pub fn child(test: &str, mode: &str) -> Command {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    child_at(
+        &std::env::current_exe().expect("the test binary"),
+        test,
+        mode,
+    )
+}
+
+/// As [`child`], with a copy of this test binary at `binary`.
+pub fn child_at(binary: &Path, test: &str, mode: &str) -> Command {
+    let mut command = Command::new(binary);
     command
         .args(["--exact", test, "--nocapture", "--test-threads", "1"])
         .env("MEETING_SQLITE_CHILD", mode);
