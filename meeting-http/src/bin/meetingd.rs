@@ -126,9 +126,9 @@ struct TokenArgs {
     /// The secret `meetingd serve` verifies with.
     #[arg(long, env = "MEETINGD_JWT_HS256_SECRET", hide_env_values = true)]
     jwt_hs256_secret: String,
-    /// The token's audience.
-    #[arg(long, env = "MEETINGD_AUDIENCE", default_value = GRAPH_AUDIENCES[0])]
-    audience: String,
+    /// The token's audience (of a comma-separated list, the first: what `serve` accepts).
+    #[arg(long, env = "MEETINGD_AUDIENCE", value_delimiter = ',', default_value = GRAPH_AUDIENCES[0])]
+    audience: Vec<String>,
     /// Lifetime in seconds.
     #[arg(long, env = "MEETINGD_TOKEN_LIFETIME", default_value_t = 3600)]
     lifetime: u64,
@@ -182,7 +182,11 @@ fn token(args: TokenArgs) -> Result<(), String> {
             .map(str::to_owned)
             .collect(),
         app: args.app,
-        audience: args.audience,
+        audience: args
+            .audience
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| GRAPH_AUDIENCES[0].to_owned()),
         lifetime: Duration::from_secs(args.lifetime),
     };
     let token = mint_hs256(args.jwt_hs256_secret.as_bytes(), &spec)
@@ -203,10 +207,10 @@ async fn open_store(store: &str) -> Result<Arc<dyn MeetingStore>, String> {
         return Ok(Arc::new(store));
     }
     if store.starts_with("postgres://") || store.starts_with("postgresql://") {
-        return Err(
-            "this build of meetingd has no PostgreSQL store yet; use --store sqlite:PATH or memory"
-                .into(),
-        );
+        let store = meeting_store_postgres::PostgresStore::connect(store)
+            .await
+            .map_err(|e| format!("cannot open the PostgreSQL store: {e}"))?;
+        return Ok(Arc::new(store));
     }
     Err(format!(
         "unknown store {store:?}; use sqlite:PATH, memory or postgres://…"
@@ -273,7 +277,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
 /// The store flag without credentials, for the log.
 fn store_label(store: &str) -> &str {
-    if store.contains('@') {
+    if store.starts_with("postgres") {
         "postgres://…"
     } else {
         store

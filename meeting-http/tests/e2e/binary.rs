@@ -245,3 +245,16 @@ fn an_unknown_store_is_refused_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown store"), "{stderr}");
 }
+
+#[test]
+fn an_unreachable_postgres_store_is_refused_with_a_clear_error() {
+    let output = Command::new(MEETINGD)
+        .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+        .arg("postgres://meetings:secret-password@127.0.0.1:1/meetings")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("secret-password"), "{stderr}");
+}
