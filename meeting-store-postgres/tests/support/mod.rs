@@ -36,6 +36,14 @@ impl Server {
         }
     }
 
+    /// The cluster, when this process started it.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        match self {
+            Server::External(_) => None,
+            Server::Local(cluster) => Some(cluster),
+        }
+    }
+
     /// The URL of database `name` on this server.
     pub fn url(&self, name: &str) -> String {
         match self {

@@ -1,0 +1,93 @@
+//! Several service instances, each with its own pool, on one database: the
+//! deployment this store exists for.
+
+mod support;
+
+use meeting_core::{Caller, CreateOrGetRequest, ExternalId, MeetingService, Profile};
+use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const INSTANCES: usize = 3;
+const KEYS: usize = 24;
+const CALLERS_PER_KEY: usize = 64;
+
+/// 64 callers per key over many keys, spread over instances: one meeting per
+/// key, one creator per key, and every caller holds that meeting's id.
+async fn instances_share_one_meeting_per_key(isolation: Isolation) {
+    let url = support::fresh_database().await;
+    let mut services = Vec::new();
+    for _ in 0..INSTANCES {
+        let store = PostgresStore::connect_with(
+            &url,
+            PostgresOptions {
+                pool_size: 8,
+                isolation,
+                ..PostgresOptions::default()
+            },
+        )
+        .await
+        .expect("an instance connects");
+        services.push(MeetingService::new(Arc::new(store)));
+    }
+    let caller = Caller::delegated("tenant", "organizer", ["OnlineMeetings.ReadWrite"]);
+    let barrier = Arc::new(tokio::sync::Barrier::new(KEYS * CALLERS_PER_KEY));
+    let mut tasks = Vec::new();
+    // Key by key, so that the pools' connections race on one key at a time.
+    for k in 0..KEYS {
+        for n in 0..CALLERS_PER_KEY {
+            let service = services[(n + k) % INSTANCES].clone();
+            let (caller, barrier) = (caller.clone(), Arc::clone(&barrier));
+            tasks.push(tokio::spawn(async move {
+                let request = CreateOrGetRequest::new(ExternalId::new(format!("key-{k}")).unwrap());
+                barrier.wait().await;
+                let outcome = service
+                    .create_or_get(&caller, Profile::Beta, request)
+                    .await
+                    .expect("no caller fails for losing the race");
+                (k, outcome.is_created(), outcome.meeting().id.clone())
+            }));
+        }
+    }
+    let mut by_key: HashMap<usize, Vec<(bool, meeting_core::MeetingId)>> = HashMap::new();
+    for task in tasks {
+        let (k, created, id) = task.await.unwrap();
+        by_key.entry(k).or_default().push((created, id));
+    }
+    assert_eq!(by_key.len(), KEYS);
+    for (k, outcomes) in &by_key {
+        assert_eq!(outcomes.len(), CALLERS_PER_KEY);
+        let creators = outcomes.iter().filter(|(created, _)| *created).count();
+        assert_eq!(creators, 1, "exactly one caller creates key-{k}");
+        let first = &outcomes[0].1;
+        assert!(
+            outcomes.iter().all(|(_, id)| id == first),
+            "every caller of key-{k} sees one id"
+        );
+        // Each instance finds that very meeting.
+        for service in &services {
+            let stored = service.get(&caller, first).await.unwrap();
+            assert_eq!(&stored.id, first);
+        }
+    }
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM online_meetings", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, KEYS as i64, "one row per key, no more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_with_separate_pools_share_one_meeting_per_key_under_read_committed() {
+    instances_share_one_meeting_per_key(Isolation::ReadCommitted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_with_separate_pools_share_one_meeting_per_key_under_serializable() {
+    instances_share_one_meeting_per_key(Isolation::Serializable).await;
+}

@@ -1,0 +1,257 @@
+//! The PostgreSQL store's own rules: configuration, migrations, refusals and error mapping.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingStore, StoreError};
+use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use std::sync::Arc;
+
+async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_run_at_the_configured_isolation_level() {
+    for isolation in [Isolation::ReadCommitted, Isolation::Serializable] {
+        let store = support::fresh_store(isolation).await;
+        assert_eq!(store.session_isolation().await.unwrap(), isolation);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_parameters_set_pool_size_and_isolation_over_the_options() {
+    let url = support::fresh_database().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}pool_size=3&isolation=serializable");
+    let store = PostgresStore::connect_with(&url, PostgresOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.options().pool_size, 3);
+    assert_eq!(store.options().isolation, Isolation::Serializable);
+    assert_eq!(
+        store.session_isolation().await.unwrap(),
+        Isolation::Serializable
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_database_is_migrated_to_the_known_version() {
+    let store = support::fresh_store(Isolation::ReadCommitted).await;
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        PostgresStore::SCHEMA_VERSION
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_migrate_once() {
+    let url = support::fresh_database().await;
+    let connects: Vec<_> = (0..6)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PostgresStore::connect(&url).await })
+        })
+        .collect();
+    for connect in connects {
+        connect
+            .await
+            .unwrap()
+            .expect("every instance starts, whoever migrates");
+    }
+    let rows = admin(&url)
+        .await
+        .query("SELECT version FROM meeting_store_schema", &[])
+        .await
+        .unwrap();
+    let versions: Vec<i32> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(versions, vec![PostgresStore::SCHEMA_VERSION]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_schema_is_refused_and_left_untouched() {
+    let url = support::fresh_database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let k = key("t", "u", "kept");
+    store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+    drop(store);
+    let client = admin(&url).await;
+    client
+        .execute(
+            "INSERT INTO meeting_store_schema (version) VALUES (99)",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("99") && message.contains("newer"),
+        "{message}"
+    );
+
+    let versions: i64 = client
+        .query_one("SELECT count(*) FROM meeting_store_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let meetings: i64 = client
+        .query_one("SELECT count(*) FROM online_meetings", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((versions, meetings), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_not_in_utf8_is_refused() {
+    let server = support::server();
+    let name = format!("meeting_ascii_{}", std::process::id());
+    admin(&server.admin_url())
+        .await
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        ))
+        .await
+        .unwrap();
+    let error = PostgresStore::connect(&server.url(&name))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(error.to_string().contains("UTF8"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_database_is_incompatible() {
+    let url = support::server().url("meeting_no_such_database");
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_unavailable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = PostgresStore::connect(&format!("postgres://nobody@127.0.0.1:{port}/none"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
+    let cases = [
+        ("postgres://h/db?sslmode=require", "sslmode"),
+        ("postgres://h/db?pool_size=0", "pool size"),
+        ("postgres://h/db?pool_size=lots", "pool_size"),
+        ("postgres://h/db?isolation=chaos", "isolation"),
+        ("postgres://h/db?no_such_parameter=1", "postgres://"),
+        ("postgres://h:notaport/db", "postgres://"),
+    ];
+    for (url, hint) in cases {
+        let error = PostgresStore::connect(url).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Incompatible { .. }),
+            "{url}: {error}"
+        );
+        assert!(error.to_string().contains(hint), "{url}: {error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_taken_under_another_key_is_a_conflict() {
+    let store = support::fresh_store(Isolation::ReadCommitted).await;
+    let (a, b) = (key("t", "u", "a"), key("t", "u", "b"));
+    let first = store
+        .create_or_get(&a, &|| sample_meeting(&a, 1))
+        .await
+        .unwrap();
+    let mut same_id = sample_meeting(&b, 2);
+    same_id.id = first.meeting().id.clone();
+    let error = store
+        .create_or_get(&b, &|| same_id.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { .. }), "{error}");
+    assert_eq!(store.get_by_key(&b).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_stored_json_is_corrupt_and_names_the_meeting() {
+    let url = support::fresh_database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let k = key("t", "u", "damaged");
+    let id = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap()
+        .meeting()
+        .id
+        .clone();
+    admin(&url)
+        .await
+        .execute("UPDATE online_meetings SET meeting = '{\"id\": 7'", &[])
+        .await
+        .unwrap();
+    for error in [
+        store.get(&id).await.unwrap_err(),
+        store.get_by_key(&k).await.unwrap_err(),
+        store
+            .create_or_get(&k, &|| sample_meeting(&k, 2))
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&error, StoreError::Corrupt { what, .. } if what.contains("damaged") || what == id.as_str()),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_nul_is_never_stored_nor_found() {
+    let store = support::fresh_store(Isolation::ReadCommitted).await;
+    let k = key("tenant\0", "user", "x");
+    let error = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Internal { .. }), "{error}");
+    assert_eq!(store.get_by_key(&k).await.unwrap(), None);
+    assert_eq!(store.get(&"a\0b".into()).await.unwrap(), None);
+    assert!(!store.delete(&"a\0b".into()).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_meeting_is_visible_to_another_instance_at_once() {
+    let url = support::fresh_database().await;
+    let (one, two) = (
+        Arc::new(PostgresStore::connect(&url).await.unwrap()),
+        Arc::new(PostgresStore::connect(&url).await.unwrap()),
+    );
+    let k = key("t", "u", "shared");
+    let created = one
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+    let seen = two
+        .create_or_get(&k, &|| sample_meeting(&k, 2))
+        .await
+        .unwrap();
+    assert!(created.is_created() && !seen.is_created());
+    assert_eq!(seen.meeting(), created.meeting());
+    assert!(two.delete(&created.meeting().id).await.unwrap());
+    assert_eq!(one.get_by_key(&k).await.unwrap(), None);
+}
