@@ -1,1 +1,414 @@
-fn main() {}
+//! The PostgreSQL store beside raw tokio-postgres running the same statements
+//! at the same concurrency, in the same run, on the same server.
+//!
+//! Groups `postgres_hit` and `postgres_create`, one pair of functions per
+//! concurrency (1, 8, 32 callers): `baseline_raw_tokio_postgres` (one
+//! connection per caller, prepared statements, the same JSON work the store
+//! does) and `store_create_or_get` (a `PostgresStore` with a 32-connection
+//! pool, called through `Arc<dyn MeetingStore>`). `raw_without_json` shows
+//! what the JSON costs. After criterion, a fixed one-second run per row
+//! prints throughput, p50 and p99 (criterion reports means only).
+//!
+//! The server: `MEETING_PG_URL`, or a throwaway cluster with fsync on.
+//!
+//! ```text
+//! cargo bench -p meeting-store-postgres --bench postgres -- --quick
+//! ```
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingId, MeetingKey, MeetingStore, OnlineMeeting};
+use meeting_store_postgres::{PostgresOptions, PostgresStore};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{Cluster, ClusterOptions, Server};
+use tokio_postgres::{Client, Statement};
+
+/// One operation of caller `.0`, number `.1`.
+type Op = Arc<dyn Fn(usize, u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+const CALLERS: [usize; 3] = [1, 8, 32];
+const HIT_KEYS: u64 = 256;
+const SELECT: &str =
+    "SELECT meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
+const INSERT: &str = "INSERT INTO online_meetings (tenant_id, user_id, external_id, id, meeting) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING RETURNING id";
+
+/// One raw connection per caller, with the store's statements prepared.
+struct Raw {
+    client: Client,
+    select: Statement,
+    insert: Statement,
+}
+
+struct Bench {
+    runtime: tokio::runtime::Runtime,
+    store: Arc<dyn MeetingStore>,
+    raw: Arc<Vec<Raw>>,
+    template: Arc<OnlineMeeting>,
+    hit_keys: Arc<Vec<MeetingKey>>,
+    next_create: Arc<AtomicU64>,
+    /// Kept for its drop, which stops a cluster this bench started.
+    _server: Server,
+}
+
+fn hit_key(n: u64) -> MeetingKey {
+    key("bench-tenant", "bench-user", &format!("hit-{n}"))
+}
+
+/// The meeting a create stores: the template under a new key and id, as a builder makes it.
+fn meeting_for(template: &OnlineMeeting, key: &MeetingKey, n: u64) -> OnlineMeeting {
+    let mut meeting = template.clone();
+    meeting.external_id = key.external_id.clone();
+    meeting.id = MeetingId::new(format!("bench-user_19:meeting_{n}@thread.v2"));
+    meeting
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let server = match std::env::var("MEETING_PG_URL") {
+            Ok(url) if !url.trim().is_empty() => Server::External(url),
+            _ => match Cluster::start(ClusterOptions {
+                fsync: true,
+                ..ClusterOptions::for_tests()
+            }) {
+                Ok(cluster) => Server::Local(cluster),
+                Err(why) => support::no_postgres(&why),
+            },
+        };
+        let (store, raw, template, hit_keys) = runtime.block_on(async {
+            let url = support::fresh_database_on(&server).await;
+            let store = PostgresStore::connect_with(
+                &url,
+                PostgresOptions {
+                    pool_size: 32,
+                    ..PostgresOptions::default()
+                },
+            )
+            .await
+            .expect("the store connects");
+            let store: Arc<dyn MeetingStore> = Arc::new(store);
+            let template = sample_meeting(&hit_key(0), 0);
+            let mut hit_keys = Vec::new();
+            for n in 0..HIT_KEYS {
+                let key = hit_key(n);
+                store
+                    .create_or_get(&key, &|| meeting_for(&template, &key, n))
+                    .await
+                    .expect("a hit key is stored");
+                hit_keys.push(key);
+            }
+            let mut raw = Vec::new();
+            for _ in 0..CALLERS[CALLERS.len() - 1] {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("a raw connection");
+                tokio::spawn(connection);
+                let select = client.prepare(SELECT).await.expect("prepare");
+                let insert = client.prepare(INSERT).await.expect("prepare");
+                raw.push(Raw {
+                    client,
+                    select,
+                    insert,
+                });
+            }
+            (store, raw, template, hit_keys)
+        });
+        Bench {
+            runtime,
+            store,
+            raw: Arc::new(raw),
+            template: Arc::new(template),
+            hit_keys: Arc::new(hit_keys),
+            next_create: Arc::new(AtomicU64::new(1_000_000)),
+            _server: server,
+        }
+    }
+
+    /// Runs `iters` operations spread over `callers` tasks; returns the wall time.
+    async fn run(callers: usize, iters: u64, op: Op) -> Duration {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|caller| {
+                let op = Arc::clone(&op);
+                tokio::spawn(async move {
+                    let mut n = caller as u64;
+                    while n < iters {
+                        op(caller, n).await;
+                        n += callers as u64;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("a caller finishes");
+        }
+        start.elapsed()
+    }
+
+    /// Runs for `window` with `callers` tasks; returns operations per second, p50 and p99.
+    async fn latency(callers: usize, window: Duration, op: Op) -> (f64, Duration, Duration) {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|caller| {
+                let op = Arc::clone(&op);
+                tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    let mut n = caller as u64;
+                    while start.elapsed() < window {
+                        let began = Instant::now();
+                        op(caller, n).await;
+                        times.push(began.elapsed());
+                        n += callers as u64;
+                    }
+                    times
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for task in tasks {
+            times.extend(task.await.expect("a caller finishes"));
+        }
+        let elapsed = start.elapsed();
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        (
+            times.len() as f64 / elapsed.as_secs_f64(),
+            at(0.50),
+            at(0.99),
+        )
+    }
+
+    fn store_hit(&self) -> Op {
+        let (store, keys, template) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.hit_keys),
+            Arc::clone(&self.template),
+        );
+        Arc::new(move |_, n| {
+            let (store, keys, template) =
+                (Arc::clone(&store), Arc::clone(&keys), Arc::clone(&template));
+            Box::pin(async move {
+                let key = &keys[(n % HIT_KEYS) as usize];
+                let outcome = store
+                    .create_or_get(key, &|| meeting_for(&template, key, n))
+                    .await
+                    .expect("a hit");
+                assert!(!outcome.is_created());
+            })
+        })
+    }
+
+    fn raw_hit(&self, json: bool) -> Op {
+        let (raw, keys) = (Arc::clone(&self.raw), Arc::clone(&self.hit_keys));
+        Arc::new(move |caller, n| {
+            let (raw, keys) = (Arc::clone(&raw), Arc::clone(&keys));
+            Box::pin(async move {
+                let key = &keys[(n % HIT_KEYS) as usize];
+                let raw = &raw[caller];
+                let row = raw
+                    .client
+                    .query_opt(
+                        &raw.select,
+                        &[
+                            &key.tenant.as_str(),
+                            &key.user.as_str(),
+                            &key.external_id.as_str(),
+                        ],
+                    )
+                    .await
+                    .expect("a raw select")
+                    .expect("a hit");
+                let text: &str = row.get(0);
+                if json {
+                    let meeting: OnlineMeeting = serde_json::from_str(text).expect("stored JSON");
+                    std::hint::black_box(Arc::new(meeting));
+                } else {
+                    std::hint::black_box(text);
+                }
+            })
+        })
+    }
+
+    fn store_create(&self) -> Op {
+        let (store, template, next) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.template),
+            Arc::clone(&self.next_create),
+        );
+        Arc::new(move |_, _| {
+            let (store, template) = (Arc::clone(&store), Arc::clone(&template));
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                let key = key("bench-tenant", "bench-user", &format!("create-{n}"));
+                let outcome = store
+                    .create_or_get(&key, &|| meeting_for(&template, &key, n))
+                    .await
+                    .expect("a create");
+                assert!(outcome.is_created());
+            })
+        })
+    }
+
+    fn raw_create(&self, json: bool) -> Op {
+        let (raw, template, next) = (
+            Arc::clone(&self.raw),
+            Arc::clone(&self.template),
+            Arc::clone(&self.next_create),
+        );
+        let fixed = Arc::new(serde_json::to_string(&*template).expect("JSON"));
+        Arc::new(move |caller, _| {
+            let (raw, template, fixed) =
+                (Arc::clone(&raw), Arc::clone(&template), Arc::clone(&fixed));
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                let key = key("bench-tenant", "bench-user", &format!("create-{n}"));
+                let raw = &raw[caller];
+                let (tenant, user, external_id) = (
+                    key.tenant.as_str(),
+                    key.user.as_str(),
+                    key.external_id.as_str(),
+                );
+                let found = raw
+                    .client
+                    .query_opt(&raw.select, &[&tenant, &user, &external_id])
+                    .await
+                    .expect("a raw select");
+                assert!(found.is_none());
+                let id = format!("bench-user_19:meeting_{n}@thread.v2");
+                let text = if json {
+                    let meeting = Arc::new(meeting_for(&template, &key, n));
+                    serde_json::to_string(&*meeting).expect("JSON")
+                } else {
+                    String::clone(&fixed)
+                };
+                let inserted = raw
+                    .client
+                    .query_opt(&raw.insert, &[&tenant, &user, &external_id, &id, &text])
+                    .await
+                    .expect("a raw insert");
+                assert!(inserted.is_some());
+            })
+        })
+    }
+}
+
+fn group(c: &mut Criterion, bench: &Bench, name: &str, functions: &[(&str, Op)]) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(1));
+    for callers in CALLERS {
+        for (function, op) in functions {
+            group.bench_with_input(
+                BenchmarkId::new(*function, callers),
+                &callers,
+                |b, &callers| {
+                    b.iter_custom(|iters| {
+                        bench
+                            .runtime
+                            .block_on(Bench::run(callers, iters, Arc::clone(op)))
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+fn main() {
+    let bench = Bench::new();
+    let mut criterion = Criterion::default().configure_from_args();
+    group(
+        &mut criterion,
+        &bench,
+        "postgres_hit",
+        &[
+            ("baseline_raw_tokio_postgres", bench.raw_hit(true)),
+            ("raw_without_json", bench.raw_hit(false)),
+            ("store_create_or_get", bench.store_hit()),
+        ],
+    );
+    group(
+        &mut criterion,
+        &bench,
+        "postgres_create",
+        &[
+            ("baseline_raw_tokio_postgres", bench.raw_create(true)),
+            ("raw_without_json", bench.raw_create(false)),
+            ("store_create_or_get", bench.store_create()),
+        ],
+    );
+    criterion.final_summary();
+
+    // Only a real benchmark run measures latency; `cargo test --benches` runs each function once.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        return;
+    }
+    let window = Duration::from_millis(
+        std::env::var("PG_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(1_000),
+    );
+    println!("\n| operation | callers | function | ops/s | p50 | p99 |\n|---|---|---|---|---|---|");
+    for callers in CALLERS {
+        for (function, stats) in [
+            (
+                "baseline_raw_tokio_postgres",
+                bench
+                    .runtime
+                    .block_on(Bench::latency(callers, window, bench.raw_hit(true))),
+            ),
+            (
+                "store_create_or_get",
+                bench
+                    .runtime
+                    .block_on(Bench::latency(callers, window, bench.store_hit())),
+            ),
+        ] {
+            print_row("hit", callers, function, stats);
+        }
+    }
+    for callers in CALLERS {
+        for (function, stats) in [
+            (
+                "baseline_raw_tokio_postgres",
+                bench
+                    .runtime
+                    .block_on(Bench::latency(callers, window, bench.raw_create(true))),
+            ),
+            (
+                "store_create_or_get",
+                bench
+                    .runtime
+                    .block_on(Bench::latency(callers, window, bench.store_create())),
+            ),
+        ] {
+            print_row("create", callers, function, stats);
+        }
+    }
+}
+
+fn print_row(
+    operation: &str,
+    callers: usize,
+    function: &str,
+    (rate, p50, p99): (f64, Duration, Duration),
+) {
+    println!(
+        "| {operation} | {callers} | {function} | {rate:.0} | {:.0} µs | {:.0} µs |",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6
+    );
+}

@@ -48,7 +48,7 @@ mod schema;
 pub use options::{Isolation, PostgresOptions, UnknownIsolation};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime};
 use error::{Class, Error};
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
@@ -156,6 +156,8 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(options.pool_size)
             .runtime(Runtime::Tokio1)
+            // Last in, first out: the busiest connections stay warm, idle ones stay idle.
+            .queue_mode(QueueMode::Lifo)
             .wait_timeout(Some(options.wait_timeout))
             .create_timeout(Some(options.connect_timeout))
             .recycle_timeout(Some(options.connect_timeout))
