@@ -6,7 +6,7 @@ use tokio_postgres::error::SqlState;
 /// What went wrong inside the PostgreSQL store.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
-    #[error("the PostgreSQL connection string is not valid ({0}): write it as postgres://user@host:port/database?parameter=value")]
+    #[error("the PostgreSQL connection string is not valid ({}): write it as postgres://user@host:port/database?parameter=value", describe(.0))]
     BadUrl(#[source] tokio_postgres::Error),
     #[error("the connection parameter {name}={value:?} is not valid: {expected}")]
     BadParameter {
@@ -77,12 +77,20 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
-/// The server's own message when there is one: "db error" alone hides the cause.
+/// The server's message, or the driver's with its causes: "db error" or
+/// "error connecting to server" alone hides what to fix.
 fn describe(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => error.to_string(),
+    if let Some(db) = error.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
     }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What a PostgreSQL failure means for the caller.
@@ -247,6 +255,15 @@ mod tests {
     fn a_unique_violation_is_a_conflict_and_a_syntax_error_a_bug() {
         assert_eq!(classify_code(&SqlState::UNIQUE_VIOLATION), Class::Conflict);
         assert_eq!(classify_code(&SqlState::SYNTAX_ERROR), Class::Internal);
+    }
+
+    #[test]
+    fn a_driver_error_names_its_cause() {
+        let error = "postgres://h/db?no_such_parameter=1"
+            .parse::<tokio_postgres::Config>()
+            .unwrap_err();
+        let text = Error::BadUrl(error).to_string();
+        assert!(text.contains("no_such_parameter"), "{text}");
     }
 
     #[test]

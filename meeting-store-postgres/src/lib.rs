@@ -485,6 +485,14 @@ mod tests {
     }
 
     #[test]
+    fn the_debug_target_never_shows_the_password() {
+        let config: Config = "postgres://app:secret@db.example:6543/meetings"
+            .parse()
+            .unwrap();
+        assert_eq!(describe_target(&config), "db.example:6543/meetings");
+    }
+
+    #[test]
     fn a_pool_timeout_is_not_retried_at_once() {
         let error = Error::PoolTimeout("waiting");
         assert_eq!(retry_delay(&error, 1, 10), None);

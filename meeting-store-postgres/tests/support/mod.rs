@@ -216,6 +216,11 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// The server's loopback address.
+    pub fn address(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// Starts the server (again) and waits until it accepts connections.
     pub fn start_server(&self) -> Result<(), String> {
         let log = self.directory()?.join("server.log");
@@ -384,4 +389,66 @@ fn free_port() -> Result<u16, String> {
 fn path_str(path: &Path) -> Result<&str, String> {
     path.to_str()
         .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// A TCP relay in front of PostgreSQL that counts the server's ReadyForQuery
+/// messages: exactly one ends each round trip (a `Sync` or a simple query).
+pub struct RoundTripCounter {
+    /// The loopback port to connect to instead of the server's.
+    pub port: u16,
+    ready: Arc<AtomicU64>,
+}
+
+impl RoundTripCounter {
+    /// Relays every connection made to [`port`](Self::port) to `upstream`.
+    pub async fn start(upstream: std::net::SocketAddr) -> RoundTripCounter {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for the relay");
+        let port = listener.local_addr().expect("the relay's port").port();
+        let ready = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&ready);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let (mut pending, mut chunk) = (Vec::new(), vec![0u8; 16 * 1024]);
+                    while let Ok(read) = server_read.read(&mut chunk).await {
+                        if read == 0 || client_write.write_all(&chunk[..read]).await.is_err() {
+                            break;
+                        }
+                        pending.extend_from_slice(&chunk[..read]);
+                        // Messages: a type byte, then a big-endian length that counts itself.
+                        while pending.len() >= 5 {
+                            let length = u32::from_be_bytes([
+                                pending[1], pending[2], pending[3], pending[4],
+                            ]) as usize;
+                            if pending.len() < 1 + length {
+                                break;
+                            }
+                            if pending[0] == b'Z' {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                            }
+                            pending.drain(..1 + length);
+                        }
+                    }
+                });
+            }
+        });
+        RoundTripCounter { port, ready }
+    }
+
+    /// Round trips completed so far, over every relayed connection.
+    pub fn round_trips(&self) -> u64 {
+        self.ready.load(Ordering::SeqCst)
+    }
 }

@@ -1,0 +1,122 @@
+//! How many round trips each operation costs, counted by a relay between the
+//! store and the server. This binary starts its own cluster (even when
+//! `MEETING_PG_URL` is set), since the relay needs the server's TCP address.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::MeetingStore;
+use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::{Cluster, ClusterOptions, RoundTripCounter, Server};
+
+async fn counted(isolation: Isolation) -> (PostgresStore, RoundTripCounter, Server) {
+    let server = match Cluster::start(ClusterOptions::for_tests()) {
+        Ok(cluster) => Server::Local(cluster),
+        Err(why) => support::no_postgres(&why),
+    };
+    let cluster = server.cluster().expect("our own cluster");
+    let url = support::fresh_database_on(&server).await;
+    let database = url.rsplit('/').next().expect("a database name").to_owned();
+    let relay = RoundTripCounter::start(cluster.address()).await;
+    let store = PostgresStore::connect_with(
+        &format!(
+            "postgres://postgres@127.0.0.1:{}/{database}?sslmode=disable",
+            relay.port
+        ),
+        PostgresOptions {
+            pool_size: 1,
+            isolation,
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .expect("the store connects through the relay");
+    (store, relay, server)
+}
+
+/// Round trips of `calls` runs of `operation`, after one run to prepare its statements.
+async fn round_trips_per_call<F: std::future::Future<Output = ()>>(
+    relay: &RoundTripCounter,
+    calls: u64,
+    mut operation: impl FnMut(u64) -> F,
+) -> u64 {
+    operation(u64::MAX).await;
+    let before = relay.round_trips();
+    for n in 0..calls {
+        operation(n).await;
+    }
+    let total = relay.round_trips() - before;
+    assert_eq!(total % calls, 0, "{total} round trips over {calls} calls");
+    total / calls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hit_is_one_round_trip_and_builds_nothing() {
+    for isolation in [Isolation::ReadCommitted, Isolation::Serializable] {
+        let (store, relay, _server) = counted(isolation).await;
+        let k = key("t", "u", "hit");
+        store
+            .create_or_get(&k, &|| sample_meeting(&k, 1))
+            .await
+            .unwrap();
+        let builds = AtomicUsize::new(0);
+        let per_call = round_trips_per_call(&relay, 20, |_| async {
+            let outcome = store
+                .create_or_get(&k, &|| {
+                    builds.fetch_add(1, Ordering::SeqCst);
+                    sample_meeting(&k, 2)
+                })
+                .await
+                .unwrap();
+            assert!(!outcome.is_created());
+        })
+        .await;
+        assert_eq!(per_call, 1, "{isolation:?}");
+        assert_eq!(builds.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_is_a_select_then_an_insert() {
+    let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
+    let per_call = round_trips_per_call(&relay, 20, |n| {
+        let store = &store;
+        async move {
+            let k = key("t", "u", &format!("new-{n}"));
+            let outcome = store
+                .create_or_get(&k, &|| sample_meeting(&k, n))
+                .await
+                .unwrap();
+            assert!(outcome.is_created());
+        }
+    })
+    .await;
+    assert_eq!(per_call, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_and_deletes_are_one_round_trip_each() {
+    let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
+    let k = key("t", "u", "looked-up");
+    let id = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap()
+        .meeting()
+        .id
+        .clone();
+    let by_key = round_trips_per_call(&relay, 10, |_| async {
+        assert!(store.get_by_key(&k).await.unwrap().is_some());
+    })
+    .await;
+    let by_id = round_trips_per_call(&relay, 10, |_| async {
+        assert!(store.get(&id).await.unwrap().is_some());
+    })
+    .await;
+    let deletes = round_trips_per_call(&relay, 10, |_| async {
+        store.delete(&"nobody".into()).await.unwrap();
+    })
+    .await;
+    assert_eq!((by_key, by_id, deletes), (1, 1, 1));
+}
