@@ -71,12 +71,22 @@ pub fn server() -> &'static Server {
 
 /// Says loudly that PostgreSQL is missing; fails under CI, else ends the process as a skip.
 pub fn no_postgres(why: &str) -> ! {
+    use std::io::Write;
     let banner = "#".repeat(78);
-    eprintln!("\n{banner}\n# NO POSTGRESQL: {why}\n# The meeting-store-postgres tests need a real server: install PostgreSQL\n# (e.g. apt-get install postgresql) or set MEETING_PG_URL.\n{banner}\n");
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+    let ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
+    let verdict = if ci {
+        "CI=true: this is a FAILURE"
+    } else {
+        "SKIPPING every test of this binary (CI is not true)"
+    };
+    // Straight to the process's stderr: libtest captures eprintln! in tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n{banner}\n# NO POSTGRESQL: {why}\n# The meeting-store-postgres tests need a real server: install PostgreSQL\n# (apt-get install postgresql) or set MEETING_PG_URL.\n# {verdict}\n{banner}\n"
+    );
+    if ci {
         panic!("no PostgreSQL server (CI=true, so this is a failure): {why}");
     }
-    eprintln!("SKIPPED: every test of this binary (CI is not true)");
     std::process::exit(0);
 }
 
