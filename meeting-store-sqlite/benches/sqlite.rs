@@ -368,12 +368,101 @@ fn create_concurrent(c: &mut Criterion) {
     );
 }
 
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs `a` and `b` alternately `rounds` times and returns their median times:
+/// on a shared machine whose fsync cost drifts from second to second, only
+/// interleaved pairs give a fair ratio.
+fn paired(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        a();
+        first.push(started.elapsed());
+        let started = Instant::now();
+        b();
+        second.push(started.elapsed());
+    }
+    (median(first), median(second))
+}
+
+fn report(name: &str, (baseline, other): (Duration, Duration)) {
+    eprintln!(
+        "paired {name}: baseline {baseline:.1?}, store {other:.1?}, ratio {:.2}x",
+        other.as_secs_f64() / baseline.as_secs_f64()
+    );
+}
+
+/// The same comparisons as the groups above, interleaved pair by pair (printed, not in criterion).
+fn paired_summary(_: &mut Criterion) {
+    let runtime = runtime();
+    let path = database(SMALL);
+    let store = runtime.block_on(SqliteStore::open(&path)).unwrap();
+    let connection = raw(&path);
+    let (mut raw_keys, mut store_keys) = (Keys::spread(SMALL), Keys::spread(SMALL));
+    report(
+        "hit (raw read + JSON vs store createOrGet)",
+        paired(
+            2000,
+            || drop(black_box(raw_hit(&connection, raw_keys.next()))),
+            || {
+                let key = store_keys.next().clone();
+                runtime.block_on(async {
+                    black_box(store.create_or_get(&key, &|| unreachable!()).await.unwrap())
+                });
+            },
+        ),
+    );
+    drop((store, connection));
+    let (_directory, path) = scratch();
+    let store = Arc::new(runtime.block_on(SqliteStore::open(&path)).unwrap());
+    let connection = raw(&path);
+    report(
+        "single create (raw transaction vs store createOrGet)",
+        paired(
+            200,
+            || raw_create(&connection),
+            || runtime.block_on(store_create(&store)),
+        ),
+    );
+    let runtime = &runtime;
+    let creates = |callers: u64| {
+        let store = Arc::clone(&store);
+        move || {
+            runtime.block_on(async {
+                let tasks: Vec<_> = (0..callers)
+                    .map(|_| {
+                        let store = Arc::clone(&store);
+                        tokio::spawn(async move {
+                            for _ in 0..CREATES / callers {
+                                store_create(&store).await;
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            })
+        }
+    };
+    for callers in [8, 64] {
+        report(
+            &format!("64 creates, 1 caller vs {callers} callers (time ratio)"),
+            paired(15, creates(1), creates(callers)),
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = hit, hit_by_size, create_single, create_concurrent
+    targets = hit, hit_by_size, create_single, create_concurrent, paired_summary
 }
 criterion_main!(benches);
