@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Serialize;
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -44,6 +45,18 @@ pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response {
     response
 }
 
+/// A fresh request id in UUID form: a per-process random prefix and a counter,
+/// unique without a system call per request.
+fn next_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u128() & !u128::from(u64::MAX));
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    uuid::Uuid::from_u128(prefix | u128::from(count))
+        .hyphenated()
+        .to_string()
+}
+
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let what = panic
         .downcast_ref::<&str>()
@@ -55,7 +68,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 async fn frame(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = next_request_id();
     let client_request_id = request
         .headers()
         .get(&CLIENT_REQUEST_ID)

@@ -70,20 +70,32 @@ impl HttpConfig {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares; one `Arc` so that a request clones one counter.
 #[derive(Clone, Debug)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub(crate) struct Shared {
     pub(crate) service: MeetingService,
-    pub(crate) config: Arc<HttpConfig>,
+    pub(crate) config: HttpConfig,
+    pub(crate) rendered: routes::Rendered,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The createOrGet front over `service`: routes, token checks, Graph's errors,
 /// response headers, the request log, the timeout and the body limit.
 pub fn router(service: MeetingService, config: HttpConfig) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         service,
-        config: Arc::new(config),
-    };
+        config,
+        rendered: routes::Rendered::default(),
+    }));
     frame::wrap(routes::routes(), state)
 }
 

@@ -4,15 +4,17 @@ use crate::error::{ApiError, GraphCode};
 use crate::frame::json_response;
 use crate::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use dashmap::DashMap;
 use http_body_util::BodyExt;
 use meeting_core::{
     Caller, CreateOrGetRequest, Forbidden, MeetingId, OnlineMeeting, Operation, Profile,
 };
+use std::sync::Arc;
 
 /// The largest request body accepted: 4 MiB (spec section 5).
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -29,11 +31,8 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(
                 &format!("/{v}/me/onlineMeetings/createOrGet"),
                 post(
-                    move |state: State<AppState>,
-                          caller: Authenticated,
-                          headers: HeaderMap,
-                          body: Body| {
-                        create_or_get(state, profile, caller, None, headers, body)
+                    move |state: State<AppState>, caller: Authenticated, request: Request| {
+                        create_or_get(state, profile, caller, None, request)
                     },
                 ),
             )
@@ -43,9 +42,8 @@ pub(crate) fn routes() -> Router<AppState> {
                     move |state: State<AppState>,
                           caller: Authenticated,
                           Path(user): Path<String>,
-                          headers: HeaderMap,
-                          body: Body| {
-                        create_or_get(state, profile, caller, Some(user), headers, body)
+                          request: Request| {
+                        create_or_get(state, profile, caller, Some(user), request)
                     },
                 ),
             )
@@ -144,10 +142,11 @@ async fn create_or_get(
     profile: Profile,
     Authenticated(caller): Authenticated,
     user: Option<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Operation::CreateOrGet, user.as_deref())?;
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let body = read_body(&headers, body).await?;
     if !is_json(&headers) {
         return Err(ApiError::new(
@@ -246,18 +245,54 @@ async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiErro
     Ok(Bytes::from(buffer))
 }
 
+/// The most rendered meetings remembered; past it the memory starts afresh.
+const RENDERED_MAX: usize = 4096;
+
+/// Rendered response bodies by profile and meeting id, each with the meeting it
+/// renders: a hit answers the stored meeting again, and serializing it costs
+/// more than the rest of a hit.
+pub(crate) type Rendered = DashMap<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)>;
+
 /// The meeting with `@odata.context` spliced in first, before its `@odata.type`.
 fn meeting_response(
     state: &AppState,
     profile: Profile,
     status: StatusCode,
-    meeting: &OnlineMeeting,
+    meeting: &Arc<OnlineMeeting>,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
+    let key = (profile, meeting.id.clone());
+    if let Some(entry) = state.rendered.get(&key) {
+        let (rendered, body) = entry.value();
+        // Equal by pointer (memory store) or by value (stores that read anew).
+        if Arc::ptr_eq(rendered, meeting) || **rendered == **meeting {
+            return Ok(json_response(status, body.clone()));
+        }
+    }
     let organizer = meeting
         .organizer_identity()
-        .and_then(|identity| identity.id.as_deref())
-        .unwrap_or(caller.user.as_str());
+        .and_then(|identity| identity.id.as_deref());
+    let body = render_meeting(
+        state,
+        profile,
+        meeting,
+        organizer.unwrap_or(caller.user.as_str()),
+    )?;
+    if organizer.is_some() {
+        if state.rendered.len() >= RENDERED_MAX {
+            state.rendered.clear();
+        }
+        state.rendered.insert(key, (meeting.clone(), body.clone()));
+    }
+    Ok(json_response(status, body))
+}
+
+fn render_meeting(
+    state: &AppState,
+    profile: Profile,
+    meeting: &OnlineMeeting,
+    organizer: &str,
+) -> Result<Bytes, ApiError> {
     // OData doubles a quote inside a string literal.
     let context = format!(
         "{}/{}/$metadata#users('{}')/onlineMeetings/$entity",
@@ -265,17 +300,20 @@ fn meeting_response(
         profile.version(),
         organizer.replace('\'', "''")
     );
-    let meeting_json = serde_json::to_vec(meeting).map_err(ApiError::internal)?;
     let context_json = serde_json::to_vec(&context).map_err(ApiError::internal)?;
-    let Some(members) = meeting_json.strip_prefix(b"{") else {
-        return Err(ApiError::internal(
-            "a meeting did not serialize as an object",
-        ));
-    };
-    let mut body = Vec::with_capacity(meeting_json.len() + context_json.len() + 20);
+    // One buffer: the context member, then the meeting, whose `{` becomes the `,`.
+    let mut body = Vec::with_capacity(2048 + context_json.len());
     body.extend_from_slice(br#"{"@odata.context":"#);
     body.extend_from_slice(&context_json);
-    body.push(b',');
-    body.extend_from_slice(members);
-    Ok(json_response(status, Bytes::from(body)).into_response())
+    let meeting_start = body.len();
+    serde_json::to_writer(&mut body, meeting).map_err(ApiError::internal)?;
+    match body.get_mut(meeting_start) {
+        Some(brace @ b'{') => *brace = b',',
+        _ => {
+            return Err(ApiError::internal(
+                "a meeting did not serialize as an object",
+            ))
+        }
+    }
+    Ok(Bytes::from(body))
 }
