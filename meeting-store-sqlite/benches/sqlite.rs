@@ -336,6 +336,7 @@ fn create_concurrent(c: &mut Criterion) {
         })
     });
     for callers in [1u64, 8, 64] {
+        let (commits, creates) = (store.committed_transactions(), NEXT.load(Ordering::Relaxed));
         group.bench_function(BenchmarkId::new("store_callers", callers), |b| {
             b.iter_custom(|iterations| {
                 runtime.block_on(async {
@@ -359,13 +360,15 @@ fn create_concurrent(c: &mut Criterion) {
                 })
             })
         });
+        // Group commit at work: creates per transaction, warm-up included.
+        let commits = store.committed_transactions() - commits;
+        let creates = NEXT.load(Ordering::Relaxed) - creates;
+        eprintln!(
+            "store_callers/{callers}: {creates} creates in {commits} commits, {:.1} per commit",
+            creates as f64 / commits.max(1) as f64
+        );
     }
     group.finish();
-    let commits = store.committed_transactions();
-    eprintln!(
-        "sqlite_create_concurrent: {commits} commits for {} creates",
-        NEXT.load(Ordering::Relaxed)
-    );
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
