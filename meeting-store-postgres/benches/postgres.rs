@@ -1,15 +1,25 @@
 //! The PostgreSQL store beside raw tokio-postgres running the same statements
 //! at the same concurrency, in the same run, on the same server.
 //!
-//! Groups `postgres_hit` and `postgres_create`, one pair of functions per
-//! concurrency (1, 8, 32 callers): `baseline_raw_tokio_postgres` (one
-//! connection per caller, prepared statements, the same JSON work the store
-//! does) and `store_create_or_get` (a `PostgresStore` with a 32-connection
-//! pool, called through `Arc<dyn MeetingStore>`). `raw_without_json` shows
-//! what the JSON costs. After criterion, a fixed one-second run per row
-//! prints throughput, p50 and p99 (criterion reports means only).
+//! One criterion group per operation, one pair of functions per concurrency
+//! (1, 8, 32 callers):
+//! - `baseline_raw_tokio_postgres`: one connection per caller, the store's
+//!   statements prepared once, and the same JSON work the store does (decode
+//!   a hit into an `OnlineMeeting`; build and encode a new one).
+//! - `store_create_or_get`: a `PostgresStore` with a 32-connection pool,
+//!   called through `Arc<dyn MeetingStore>` as a service does.
+//! - `raw_without_json` (hits only): the statement alone, to show what the JSON costs.
 //!
-//! The server: `MEETING_PG_URL`, or a throwaway cluster with fsync on.
+//! Groups: `postgres_hit`; `postgres_create` (every commit flushed to disk,
+//! as deployed); `postgres_create_unflushed` (`synchronous_commit=off` for
+//! both sides, so that the disk's flush time does not hide the client's cost).
+//!
+//! After criterion, a latency pass runs each pair for a fixed time, raw and
+//! store alternating in short rounds so that both see the same background
+//! load, and prints throughput, p50 and p99 (criterion reports means only).
+//!
+//! The server: `MEETING_PG_URL` (it needs about 130 connections), or a
+//! throwaway cluster with fsync on, made by the tests' support code.
 //!
 //! ```text
 //! cargo bench -p meeting-store-postgres --bench postgres -- --quick
@@ -33,6 +43,9 @@ use tokio_postgres::{Client, Statement};
 /// One operation of caller `.0`, number `.1`.
 type Op = Arc<dyn Fn(usize, u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+/// Makes the baseline's and the store's operation of one latency row.
+type Pair = fn(&Bench) -> [Op; 2];
+
 const CALLERS: [usize; 3] = [1, 8, 32];
 const HIT_KEYS: u64 = 256;
 const SELECT: &str =
@@ -48,10 +61,49 @@ struct Raw {
     insert: Statement,
 }
 
-struct Bench {
-    runtime: tokio::runtime::Runtime,
+/// A store and raw connections on one database with one commit setting.
+#[derive(Clone)]
+struct Side {
     store: Arc<dyn MeetingStore>,
     raw: Arc<Vec<Raw>>,
+}
+
+impl Side {
+    async fn connect(url: &str) -> Side {
+        let store = PostgresStore::connect_with(
+            url,
+            PostgresOptions {
+                pool_size: 32,
+                ..PostgresOptions::default()
+            },
+        )
+        .await
+        .expect("the store connects");
+        let mut raw = Vec::new();
+        for _ in 0..CALLERS[CALLERS.len() - 1] {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("a raw connection");
+            tokio::spawn(connection);
+            let select = client.prepare(SELECT).await.expect("prepare");
+            let insert = client.prepare(INSERT).await.expect("prepare");
+            raw.push(Raw {
+                client,
+                select,
+                insert,
+            });
+        }
+        Side {
+            store: Arc::new(store),
+            raw: Arc::new(raw),
+        }
+    }
+}
+
+struct Bench {
+    runtime: tokio::runtime::Runtime,
+    flushed: Side,
+    unflushed: Side,
     template: Arc<OnlineMeeting>,
     hit_keys: Arc<Vec<MeetingKey>>,
     next_create: Arc<AtomicU64>,
@@ -88,48 +140,29 @@ impl Bench {
                 Err(why) => support::no_postgres(&why),
             },
         };
-        let (store, raw, template, hit_keys) = runtime.block_on(async {
+        let template = sample_meeting(&hit_key(0), 0);
+        let (flushed, unflushed, hit_keys) = runtime.block_on(async {
             let url = support::fresh_database_on(&server).await;
-            let store = PostgresStore::connect_with(
-                &url,
-                PostgresOptions {
-                    pool_size: 32,
-                    ..PostgresOptions::default()
-                },
-            )
-            .await
-            .expect("the store connects");
-            let store: Arc<dyn MeetingStore> = Arc::new(store);
-            let template = sample_meeting(&hit_key(0), 0);
+            let flushed = Side::connect(&url).await;
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let unflushed_url = format!("{url}{separator}options=-c%20synchronous_commit%3Doff");
+            let unflushed = Side::connect(&unflushed_url).await;
             let mut hit_keys = Vec::new();
             for n in 0..HIT_KEYS {
                 let key = hit_key(n);
-                store
+                flushed
+                    .store
                     .create_or_get(&key, &|| meeting_for(&template, &key, n))
                     .await
                     .expect("a hit key is stored");
                 hit_keys.push(key);
             }
-            let mut raw = Vec::new();
-            for _ in 0..CALLERS[CALLERS.len() - 1] {
-                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .expect("a raw connection");
-                tokio::spawn(connection);
-                let select = client.prepare(SELECT).await.expect("prepare");
-                let insert = client.prepare(INSERT).await.expect("prepare");
-                raw.push(Raw {
-                    client,
-                    select,
-                    insert,
-                });
-            }
-            (store, raw, template, hit_keys)
+            (flushed, unflushed, hit_keys)
         });
         Bench {
             runtime,
-            store,
-            raw: Arc::new(raw),
+            flushed,
+            unflushed,
             template: Arc::new(template),
             hit_keys: Arc::new(hit_keys),
             next_create: Arc::new(AtomicU64::new(1_000_000)),
@@ -137,63 +170,9 @@ impl Bench {
         }
     }
 
-    /// Runs `iters` operations spread over `callers` tasks; returns the wall time.
-    async fn run(callers: usize, iters: u64, op: Op) -> Duration {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..callers)
-            .map(|caller| {
-                let op = Arc::clone(&op);
-                tokio::spawn(async move {
-                    let mut n = caller as u64;
-                    while n < iters {
-                        op(caller, n).await;
-                        n += callers as u64;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("a caller finishes");
-        }
-        start.elapsed()
-    }
-
-    /// Runs for `window` with `callers` tasks; returns operations per second, p50 and p99.
-    async fn latency(callers: usize, window: Duration, op: Op) -> (f64, Duration, Duration) {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..callers)
-            .map(|caller| {
-                let op = Arc::clone(&op);
-                tokio::spawn(async move {
-                    let mut times = Vec::new();
-                    let mut n = caller as u64;
-                    while start.elapsed() < window {
-                        let began = Instant::now();
-                        op(caller, n).await;
-                        times.push(began.elapsed());
-                        n += callers as u64;
-                    }
-                    times
-                })
-            })
-            .collect();
-        let mut times = Vec::new();
-        for task in tasks {
-            times.extend(task.await.expect("a caller finishes"));
-        }
-        let elapsed = start.elapsed();
-        times.sort();
-        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-        (
-            times.len() as f64 / elapsed.as_secs_f64(),
-            at(0.50),
-            at(0.99),
-        )
-    }
-
     fn store_hit(&self) -> Op {
         let (store, keys, template) = (
-            Arc::clone(&self.store),
+            Arc::clone(&self.flushed.store),
             Arc::clone(&self.hit_keys),
             Arc::clone(&self.template),
         );
@@ -212,7 +191,7 @@ impl Bench {
     }
 
     fn raw_hit(&self, json: bool) -> Op {
-        let (raw, keys) = (Arc::clone(&self.raw), Arc::clone(&self.hit_keys));
+        let (raw, keys) = (Arc::clone(&self.flushed.raw), Arc::clone(&self.hit_keys));
         Arc::new(move |caller, n| {
             let (raw, keys) = (Arc::clone(&raw), Arc::clone(&keys));
             Box::pin(async move {
@@ -242,9 +221,9 @@ impl Bench {
         })
     }
 
-    fn store_create(&self) -> Op {
+    fn store_create(&self, side: &Side) -> Op {
         let (store, template, next) = (
-            Arc::clone(&self.store),
+            Arc::clone(&side.store),
             Arc::clone(&self.template),
             Arc::clone(&self.next_create),
         );
@@ -262,16 +241,14 @@ impl Bench {
         })
     }
 
-    fn raw_create(&self, json: bool) -> Op {
+    fn raw_create(&self, side: &Side) -> Op {
         let (raw, template, next) = (
-            Arc::clone(&self.raw),
+            Arc::clone(&side.raw),
             Arc::clone(&self.template),
             Arc::clone(&self.next_create),
         );
-        let fixed = Arc::new(serde_json::to_string(&*template).expect("JSON"));
         Arc::new(move |caller, _| {
-            let (raw, template, fixed) =
-                (Arc::clone(&raw), Arc::clone(&template), Arc::clone(&fixed));
+            let (raw, template) = (Arc::clone(&raw), Arc::clone(&template));
             let n = next.fetch_add(1, Ordering::Relaxed);
             Box::pin(async move {
                 let key = key("bench-tenant", "bench-user", &format!("create-{n}"));
@@ -287,22 +264,96 @@ impl Bench {
                     .await
                     .expect("a raw select");
                 assert!(found.is_none());
-                let id = format!("bench-user_19:meeting_{n}@thread.v2");
-                let text = if json {
-                    let meeting = Arc::new(meeting_for(&template, &key, n));
-                    serde_json::to_string(&*meeting).expect("JSON")
-                } else {
-                    String::clone(&fixed)
-                };
+                let meeting = Arc::new(meeting_for(&template, &key, n));
+                let text = serde_json::to_string(&*meeting).expect("JSON");
                 let inserted = raw
                     .client
-                    .query_opt(&raw.insert, &[&tenant, &user, &external_id, &id, &text])
+                    .query_opt(
+                        &raw.insert,
+                        &[&tenant, &user, &external_id, &meeting.id.as_str(), &text],
+                    )
                     .await
                     .expect("a raw insert");
                 assert!(inserted.is_some());
             })
         })
     }
+}
+
+/// Runs `iters` operations spread over `callers` tasks; returns the wall time.
+async fn run(callers: usize, iters: u64, op: Op) -> Duration {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|caller| {
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                let mut n = caller as u64;
+                while n < iters {
+                    op(caller, n).await;
+                    n += callers as u64;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a caller finishes");
+    }
+    start.elapsed()
+}
+
+/// Runs `op` with `callers` tasks for `window`; returns each operation's time and the wall time.
+async fn timed(callers: usize, window: Duration, op: Op) -> (Vec<Duration>, Duration) {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|caller| {
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                let mut n = caller as u64;
+                while start.elapsed() < window {
+                    let began = Instant::now();
+                    op(caller, n).await;
+                    times.push(began.elapsed());
+                    n += callers as u64;
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await.expect("a caller finishes"));
+    }
+    (times, start.elapsed())
+}
+
+/// Operations per second, p50 and p99 of the baseline and the store, measured
+/// in alternating rounds so that background load falls on both alike.
+async fn latency_pair(
+    callers: usize,
+    window: Duration,
+    pair: [Op; 2],
+) -> [(f64, Duration, Duration); 2] {
+    const ROUNDS: u32 = 4;
+    let mut times = [Vec::new(), Vec::new()];
+    let mut elapsed = [Duration::ZERO; 2];
+    for _ in 0..ROUNDS {
+        for side in 0..2 {
+            let (round, wall) = timed(callers, window / ROUNDS, Arc::clone(&pair[side])).await;
+            times[side].extend(round);
+            elapsed[side] += wall;
+        }
+    }
+    [0, 1].map(|side| {
+        let times = &mut times[side];
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        (
+            times.len() as f64 / elapsed[side].as_secs_f64(),
+            at(0.50),
+            at(0.99),
+        )
+    })
 }
 
 fn group(c: &mut Criterion, bench: &Bench, name: &str, functions: &[(&str, Op)]) {
@@ -315,9 +366,7 @@ fn group(c: &mut Criterion, bench: &Bench, name: &str, functions: &[(&str, Op)])
                 &callers,
                 |b, &callers| {
                     b.iter_custom(|iters| {
-                        bench
-                            .runtime
-                            .block_on(Bench::run(callers, iters, Arc::clone(op)))
+                        bench.runtime.block_on(run(callers, iters, Arc::clone(op)))
                     })
                 },
             );
@@ -339,16 +388,20 @@ fn main() {
             ("store_create_or_get", bench.store_hit()),
         ],
     );
-    group(
-        &mut criterion,
-        &bench,
-        "postgres_create",
-        &[
-            ("baseline_raw_tokio_postgres", bench.raw_create(true)),
-            ("raw_without_json", bench.raw_create(false)),
-            ("store_create_or_get", bench.store_create()),
-        ],
-    );
+    for (name, side) in [
+        ("postgres_create", &bench.flushed),
+        ("postgres_create_unflushed", &bench.unflushed),
+    ] {
+        group(
+            &mut criterion,
+            &bench,
+            name,
+            &[
+                ("baseline_raw_tokio_postgres", bench.raw_create(side)),
+                ("store_create_or_get", bench.store_create(side)),
+            ],
+        );
+    }
     criterion.final_summary();
 
     // Only a real benchmark run measures latency; `cargo test --benches` runs each function once.
@@ -359,56 +412,39 @@ fn main() {
         std::env::var("PG_BENCH_LATENCY_MS")
             .ok()
             .and_then(|ms| ms.parse().ok())
-            .unwrap_or(1_000),
+            .unwrap_or(2_000),
     );
-    println!("\n| operation | callers | function | ops/s | p50 | p99 |\n|---|---|---|---|---|---|");
-    for callers in CALLERS {
-        for (function, stats) in [
-            (
-                "baseline_raw_tokio_postgres",
-                bench
-                    .runtime
-                    .block_on(Bench::latency(callers, window, bench.raw_hit(true))),
-            ),
-            (
-                "store_create_or_get",
-                bench
-                    .runtime
-                    .block_on(Bench::latency(callers, window, bench.store_hit())),
-            ),
-        ] {
-            print_row("hit", callers, function, stats);
-        }
-    }
-    for callers in CALLERS {
-        for (function, stats) in [
-            (
-                "baseline_raw_tokio_postgres",
-                bench
-                    .runtime
-                    .block_on(Bench::latency(callers, window, bench.raw_create(true))),
-            ),
-            (
-                "store_create_or_get",
-                bench
-                    .runtime
-                    .block_on(Bench::latency(callers, window, bench.store_create())),
-            ),
-        ] {
-            print_row("create", callers, function, stats);
-        }
-    }
-}
-
-fn print_row(
-    operation: &str,
-    callers: usize,
-    function: &str,
-    (rate, p50, p99): (f64, Duration, Duration),
-) {
     println!(
-        "| {operation} | {callers} | {function} | {rate:.0} | {:.0} µs | {:.0} µs |",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
+        "\nLatency pass: {} ms per function, raw and store alternating in 4 rounds\n",
+        window.as_millis()
     );
+    println!("| group | callers | raw ops/s | store ops/s | ratio (raw/store) | raw p50 | store p50 | raw p99 | store p99 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let pairs: [(&str, Pair); 3] = [
+        ("postgres_hit", |b| [b.raw_hit(true), b.store_hit()]),
+        ("postgres_create", |b| {
+            [b.raw_create(&b.flushed), b.store_create(&b.flushed)]
+        }),
+        ("postgres_create_unflushed", |b| {
+            [b.raw_create(&b.unflushed), b.store_create(&b.unflushed)]
+        }),
+    ];
+    for (name, pair) in pairs {
+        for callers in CALLERS {
+            let [raw, store] = bench
+                .runtime
+                .block_on(latency_pair(callers, window, pair(&bench)));
+            let micros = |d: Duration| d.as_secs_f64() * 1e6;
+            println!(
+                "| {name} | {callers} | {:.0} | {:.0} | {:.2}x | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
+                raw.0,
+                store.0,
+                raw.0 / store.0,
+                micros(raw.1),
+                micros(store.1),
+                micros(raw.2),
+                micros(store.2),
+            );
+        }
+    }
 }

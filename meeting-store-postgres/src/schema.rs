@@ -59,10 +59,9 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), Error> {
     }
 }
 
+/// `server_encoding` is the current database's encoding; CockroachDB reports UTF8 too.
 async fn check_encoding(client: &Client) -> Result<(), Error> {
-    let row = client
-        .query_one("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()", &[])
-        .await?;
+    let row = client.query_one("SHOW server_encoding", &[]).await?;
     let encoding: String = row.try_get(0)?;
     if encoding.eq_ignore_ascii_case("UTF8") {
         Ok(())
