@@ -9,7 +9,11 @@
 //!   transaction and one fsync, and answers each caller after that commit.
 //! - **Careful**: a file that is not a SQLite database, another application's
 //!   database, a schema newer than this build, or an unwritable location is
-//!   refused with [`StoreError::Incompatible`] before anything is written.
+//!   refused with [`StoreError::Incompatible`] before anything is written. A
+//!   stored meeting that no longer parses is [`StoreError::Corrupt`] naming its id.
+//! - **Versioned**: the schema version is recorded in the file (`PRAGMA
+//!   user_version`, with `PRAGMA application_id` marking the file as a meeting
+//!   store) and migrations run in one transaction at open.
 //!
 //! ```
 //! use meeting_store_sqlite::SqliteStore;
