@@ -147,3 +147,43 @@ async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free() {
         .unwrap();
     assert!(later.is_created());
 }
+
+#[tokio::test]
+async fn a_write_lock_held_past_the_busy_timeout_is_unavailable_while_hits_still_answer() {
+    let (_directory, path) = database();
+    let options = SqliteOptions {
+        busy_timeout: std::time::Duration::from_millis(50),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, options).await.unwrap();
+    let stored = key("tenant", "user", "stored");
+    store
+        .create_or_get(&stored, &|| sample_meeting(&stored, 1))
+        .await
+        .unwrap();
+    // Another process's writer, as far as SQLite can tell.
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let blocked = key("tenant", "user", "blocked");
+    let error = store
+        .create_or_get(&blocked, &|| sample_meeting(&blocked, 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, meeting_core::StoreError::Unavailable { .. }),
+        "{error}"
+    );
+    let hit = store
+        .create_or_get(&stored, &|| unreachable!("a hit builds nothing"))
+        .await
+        .unwrap();
+    assert!(!hit.is_created(), "a hit reads past the other writer");
+
+    other.execute_batch("COMMIT").unwrap();
+    let retried = store
+        .create_or_get(&blocked, &|| sample_meeting(&blocked, 2))
+        .await
+        .unwrap();
+    assert!(retried.is_created(), "retrying later succeeds");
+}
