@@ -6,14 +6,15 @@
 # framework's limit: examples/baseline.rs, a minimal axum handler that reads the
 # body and answers the same bytes as a hit.
 #
-#   meeting-http/bench/http-load.sh            # 10 s per row, 1 wrk thread, 32 connections
-#   DURATION=30s CONNECTIONS=64 meeting-http/bench/http-load.sh
+#   meeting-http/bench/http-load.sh            # 3 rounds of 5 s per row, 1 wrk thread, 32 connections
+#   DURATION=10s ROUNDS=5 CONNECTIONS=64 meeting-http/bench/http-load.sh
 #
 # Not run by CI. Needs: wrk (apt-get install -y wrk), curl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DURATION="${DURATION:-10s}"
+DURATION="${DURATION:-5s}"
+ROUNDS="${ROUNDS:-3}"
 THREADS="${THREADS:-1}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PORT_SERVER="${PORT_SERVER:-18181}"
@@ -27,8 +28,9 @@ cargo build --release -q -p meeting-http --bin meetingd --example baseline
 BIN=target/release
 WORK="$(mktemp -d)"
 PIDS=()
+BASELINE_STARTED=""
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}" $BASELINE_STARTED; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -77,32 +79,57 @@ wait_for() {
     exit 1
 }
 
-run() { # label script port
-    local line
-    line="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$2.lua" "http://127.0.0.1:$3/beta/me/onlineMeetings/createOrGet" | grep '^RESULT')"
-    printf '%-28s %s\n' "$1" "${line#RESULT }"
-}
+# Servers on CPU 0, wrk on CPU 1 (when there are two), so that in every row the
+# server has one core to itself and the load generator the other.
+SERVER_CPU=(); CLIENT_CPU=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 1)
+fi
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, loopback, $(nproc) cores"
+RESULT=""
+measure() { # script port -> RESULT="rps=… p50_ms=… p99_ms=… requests=… errors=…"
+    RESULT="$("${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$1.lua" \
+        "http://127.0.0.1:$2/beta/me/onlineMeetings/createOrGet" | grep '^RESULT')"
+    RESULT="${RESULT#RESULT }"
+}
+field() { # name result
+    local f; for f in $2; do [ "${f%%=*}" = "$1" ] && echo "${f#*=}"; done; return 0
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION per run, $ROUNDS rounds (median shown), loopback, $(nproc) cores, ${SERVER_CPU[*]:-no pinning}"
+printf '%-30s %8s %8s %8s %7s\n' row "req/s" "p50 ms" "p99 ms" errors
 
 for store in memory "sqlite:$WORK/meetings.db"; do
     label="${store%%:*}"
-    MEETINGD_LOG=warn "$BIN/meetingd" serve --listen "127.0.0.1:$PORT_SERVER" --store "$store" \
+    MEETINGD_LOG=warn "${SERVER_CPU[@]}" "$BIN/meetingd" serve --listen "127.0.0.1:$PORT_SERVER" --store "$store" \
         --jwt-hs256-secret "$SECRET" 2>"$WORK/meetingd-$label.log" &
     PIDS+=("$!")
     wait_for "$PORT_SERVER"
-    # The hit key exists before the run; keep its answer for the baseline.
+    # The hit key exists before the run; its answer is what the baseline sends.
     curl -s -X POST "http://127.0.0.1:$PORT_SERVER/beta/me/onlineMeetings/createOrGet" \
         -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-        -d "$HIT_BODY" -o "$WORK/hit-response.json"
-    run "createOrGet hit, $label" hit "$PORT_SERVER"
-    run "createOrGet create, $label" create "$PORT_SERVER"
+        -d "$HIT_BODY" -o "$WORK/hit-response-$label.json"
+    if [ -z "$BASELINE_STARTED" ]; then
+        "${SERVER_CPU[@]}" "$BIN/examples/baseline" "127.0.0.1:$PORT_BASELINE" "$WORK/hit-response-$label.json" 2>/dev/null &
+        BASELINE_STARTED="$!"
+        wait_for "$PORT_BASELINE"
+    fi
+    # Hits and the baseline alternate, so that both see the same machine.
+    hit_rps=(); hit_p50=(); hit_p99=(); hit_err=(); base_rps=(); base_p50=(); base_p99=()
+    for _ in $(seq "$ROUNDS"); do
+        measure hit "$PORT_BASELINE"
+        base_rps+=("$(field rps "$RESULT")"); base_p50+=("$(field p50_ms "$RESULT")"); base_p99+=("$(field p99_ms "$RESULT")")
+        measure hit "$PORT_SERVER"
+        hit_rps+=("$(field rps "$RESULT")"); hit_p50+=("$(field p50_ms "$RESULT")"); hit_p99+=("$(field p99_ms "$RESULT")"); hit_err+=("$(field errors "$RESULT")")
+    done
+    printf '%-30s %8s %8s %8s %7s\n' "baseline (same bytes)" "$(median "${base_rps[@]}")" "$(median "${base_p50[@]}")" "$(median "${base_p99[@]}")" 0
+    printf '%-30s %8s %8s %8s %7s\n' "createOrGet hit, $label" "$(median "${hit_rps[@]}")" "$(median "${hit_p50[@]}")" "$(median "${hit_p99[@]}")" "$(median "${hit_err[@]}")"
+    echo "  hit/baseline rounds: ${hit_rps[*]} / ${base_rps[*]}; ratio of medians: $(awk "BEGIN {printf \"%.2f\", $(median "${hit_rps[@]}") / $(median "${base_rps[@]}")}")"
+    measure create "$PORT_SERVER"
+    printf '%-30s %8s %8s %8s %7s\n' "createOrGet create, $label" "$(field rps "$RESULT")" "$(field p50_ms "$RESULT")" "$(field p99_ms "$RESULT")" "$(field errors "$RESULT")"
     kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
     unset 'PIDS[-1]'
 done
-
-"$BIN/examples/baseline" "127.0.0.1:$PORT_BASELINE" "$WORK/hit-response.json" 2>/dev/null &
-PIDS+=("$!")
-wait_for "$PORT_BASELINE"
-run "baseline (same bytes)" hit "$PORT_BASELINE"
-echo "response size: $(wc -c <"$WORK/hit-response.json") bytes"
+kill "$BASELINE_STARTED" 2>/dev/null || true
+echo "response size: $(wc -c <"$WORK/hit-response-memory.json") bytes"

@@ -199,12 +199,20 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
         );
         let (first, rest) = body.split_at(body.len() / 2);
         let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        // A first exchange proves the server has accepted this connection.
+        stream
+            .write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut answer = [0u8; 4096];
+        let n = stream.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
         stream.write_all(head.as_bytes()).await.unwrap();
         stream.write_all(first.as_bytes()).await.unwrap();
         streams.push(stream);
         rests.push(rest.to_owned());
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     daemon.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
     for (stream, rest) in streams.iter_mut().zip(&rests) {

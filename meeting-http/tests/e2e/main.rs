@@ -215,6 +215,7 @@ pub struct SwitchableStore {
     inner: MemoryStore,
     mode: AtomicU8,
     delay_ms: AtomicU64,
+    calls: AtomicU64,
 }
 
 impl SwitchableStore {
@@ -235,7 +236,13 @@ impl SwitchableStore {
         self.inner.len()
     }
 
+    /// How many store calls have begun.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -70,7 +70,7 @@ async fn a_request_past_the_timeout_is_503() {
 async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored() {
     let (store, service) = switchable();
     let mut server = Server::start(service).await;
-    store.set_delay(Duration::from_millis(600));
+    store.set_delay(Duration::from_millis(400));
     let client = server.client.clone();
     let url = server.url("/v1.0/me/onlineMeetings/createOrGet");
     let in_flight: Vec<_> = (0..8)
@@ -83,8 +83,14 @@ async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored()
             tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
-    // Let every request reach the (slow) store, then shut down.
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // Once every request is inside the (slow) store, shut down.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while store.calls() < 8 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the requests reach the store");
     let stopped = server.begin_shutdown();
     for request in in_flight {
         assert_eq!(
