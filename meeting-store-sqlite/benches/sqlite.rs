@@ -219,6 +219,63 @@ fn hit(c: &mut Criterion) {
     group.finish();
 }
 
+/// Hit throughput: 64 hits by 1 or 8 concurrent callers; WAL readers do not wait for each other.
+fn hit_concurrent(c: &mut Criterion) {
+    let path = database(SMALL);
+    let runtime = runtime();
+    let store = Arc::new(runtime.block_on(SqliteStore::open(&path)).unwrap());
+    let connection = raw(&path);
+    let mut group = c.benchmark_group("sqlite_hit_concurrent");
+    group.throughput(Throughput::Elements(CREATES));
+    let mut keys = Keys::spread(SMALL);
+    group.bench_function("baseline_raw_rusqlite_1_caller", |b| {
+        b.iter(|| {
+            for _ in 0..CREATES {
+                black_box(raw_hit(&connection, keys.next()));
+            }
+        })
+    });
+    for callers in [1u64, 8] {
+        let mut keys = Keys::spread(SMALL);
+        group.bench_function(BenchmarkId::new("store_callers", callers), |b| {
+            b.iter_custom(|iterations| {
+                let batches: Vec<Vec<MeetingKey>> = (0..iterations * callers)
+                    .map(|_| {
+                        (0..CREATES / callers)
+                            .map(|_| keys.next().clone())
+                            .collect()
+                    })
+                    .collect();
+                runtime.block_on(async {
+                    let started = Instant::now();
+                    for round in batches.chunks(callers as usize) {
+                        let tasks: Vec<_> = round
+                            .iter()
+                            .cloned()
+                            .map(|batch| {
+                                let store = Arc::clone(&store);
+                                tokio::spawn(async move {
+                                    for key in batch {
+                                        black_box(
+                                            store.create_or_get(&key, &|| unreachable!()).await,
+                                        )
+                                        .unwrap();
+                                    }
+                                })
+                            })
+                            .collect();
+                        for task in tasks {
+                            task.await.unwrap();
+                        }
+                    }
+                    started.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Hit latency with 1,000 and 1,000,000 meetings stored.
 fn hit_by_size(c: &mut Criterion) {
     let runtime = runtime();
@@ -466,6 +523,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = hit, hit_by_size, create_single, create_concurrent, paired_summary
+    targets = hit, hit_concurrent, hit_by_size, create_single, create_concurrent, paired_summary
 }
 criterion_main!(benches);

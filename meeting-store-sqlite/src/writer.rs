@@ -82,15 +82,12 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        if commit_batch(&connection, &mut batch) {
-            commits.fetch_add(1, Ordering::Relaxed);
-        }
+        commit_batch(&connection, &mut batch, commits);
     }
 }
 
-/// Runs `batch` in one transaction; answers every job after the commit, or fails
-/// them all. Returns whether it committed.
-fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) -> bool {
+/// Runs `batch` in one transaction; answers every job after the commit, or fails them all.
+fn commit_batch(connection: &Connection, batch: &mut Vec<Job>, commits: &AtomicU64) {
     let mut answers = Vec::with_capacity(batch.len());
     let outcome = (|| -> rusqlite::Result<()> {
         connection.execute_batch("BEGIN IMMEDIATE")?;
@@ -101,8 +98,9 @@ fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) -> bool {
     })();
     match outcome {
         Ok(()) => {
+            // Counted before answering, so a caller that was answered sees its commit counted.
+            commits.fetch_add(1, Ordering::Relaxed);
             answers.into_iter().for_each(Answer::send);
-            true
         }
         Err(error) => {
             if !connection.is_autocommit() {
@@ -122,7 +120,6 @@ fn commit_batch(connection: &Connection, batch: &mut Vec<Job>) -> bool {
                 }
             }
             answers.into_iter().for_each(|answer| answer.fail(&error));
-            false
         }
     }
 }
