@@ -412,7 +412,7 @@ fn main() {
         std::env::var("PG_BENCH_LATENCY_MS")
             .ok()
             .and_then(|ms| ms.parse().ok())
-            .unwrap_or(2_000),
+            .unwrap_or(1_000),
     );
     println!(
         "\nLatency pass: {} ms per function, raw and store alternating in 4 rounds\n",
