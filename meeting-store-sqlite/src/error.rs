@@ -54,6 +54,8 @@ pub(crate) enum Error {
     Serialize(#[source] serde_json::Error),
     #[error("the store's writer thread has stopped")]
     WriterStopped,
+    #[error("a bug in meeting-store-sqlite: {0}")]
+    Bug(&'static str),
     #[error("a blocking database task failed")]
     Task(#[source] tokio::task::JoinError),
     /// Shared so that one failed group commit can answer every caller in it.
@@ -78,7 +80,7 @@ impl From<Error> for StoreError {
             Error::Corrupt { what, source } => StoreError::corrupt(what, source),
             Error::IdTaken(_) => StoreError::conflict(error),
             Error::Io { .. } | Error::WriterStopped => StoreError::unavailable(error),
-            Error::Serialize(_) | Error::Task(_) => StoreError::internal(error),
+            Error::Serialize(_) | Error::Task(_) | Error::Bug(_) => StoreError::internal(error),
             Error::Sqlite(ref sqlite) => match sqlite.sqlite_error_code() {
                 Some(
                     ErrorCode::DatabaseBusy

@@ -32,28 +32,30 @@ pub(crate) enum Job {
     },
 }
 
-/// A job's result, sent only after its transaction committed.
-enum Answer {
-    Create(
-        oneshot::Sender<Result<Outcome, Error>>,
-        Result<Outcome, Error>,
-    ),
-    Delete(oneshot::Sender<Result<bool, Error>>, Result<bool, Error>),
+/// What a job did inside the transaction, sent to its caller only once that transaction committed.
+enum Done {
+    Create(Result<Outcome, Error>),
+    Delete(Result<bool, Error>),
 }
 
-impl Answer {
-    fn send(self) {
-        // A caller that stopped waiting (its future was dropped) needs no answer.
-        match self {
-            Answer::Create(reply, result) => drop(reply.send(result)),
-            Answer::Delete(reply, result) => drop(reply.send(result)),
+const MISMATCH: &str = "the writer paired a job with another kind of result";
+
+impl Job {
+    /// Answers the caller. One that stopped waiting (its future was dropped) needs no answer.
+    fn answer(self, done: Done) {
+        match (self, done) {
+            (Job::Create { reply, .. }, Done::Create(result)) => drop(reply.send(result)),
+            (Job::Delete { reply, .. }, Done::Delete(result)) => drop(reply.send(result)),
+            (Job::Create { reply, .. }, _) => drop(reply.send(Err(Error::Bug(MISMATCH)))),
+            (Job::Delete { reply, .. }, _) => drop(reply.send(Err(Error::Bug(MISMATCH)))),
         }
     }
 
+    /// Answers the caller with the error that ended its transaction.
     fn fail(self, error: &Arc<rusqlite::Error>) {
         match self {
-            Answer::Create(reply, _) => drop(reply.send(Err(Error::Sqlite(Arc::clone(error))))),
-            Answer::Delete(reply, _) => drop(reply.send(Err(Error::Sqlite(Arc::clone(error))))),
+            Job::Create { reply, .. } => drop(reply.send(Err(Error::Sqlite(Arc::clone(error))))),
+            Job::Delete { reply, .. } => drop(reply.send(Err(Error::Sqlite(Arc::clone(error))))),
         }
     }
 }
@@ -88,51 +90,41 @@ pub(crate) fn run(
 
 /// Runs `batch` in one transaction; answers every job after the commit, or fails them all.
 fn commit_batch(connection: &Connection, batch: &mut Vec<Job>, commits: &AtomicU64) {
-    let mut answers = Vec::with_capacity(batch.len());
-    let outcome = (|| -> rusqlite::Result<()> {
+    let outcome = (|| -> rusqlite::Result<Vec<Done>> {
         connection.execute_batch("BEGIN IMMEDIATE")?;
-        for job in batch.drain(..) {
-            answers.push(apply(connection, job)?);
-        }
-        connection.execute_batch("COMMIT")
+        let done = batch
+            .iter()
+            .map(|job| apply(connection, job))
+            .collect::<rusqlite::Result<Vec<Done>>>()?;
+        connection.execute_batch("COMMIT")?;
+        Ok(done)
     })();
     match outcome {
-        Ok(()) => {
+        Ok(done) => {
             // Counted before answering, so a caller that was answered sees its commit counted.
             commits.fetch_add(1, Ordering::Relaxed);
-            answers.into_iter().for_each(Answer::send);
+            for (job, done) in batch.drain(..).zip(done) {
+                job.answer(done);
+            }
         }
         Err(error) => {
             if !connection.is_autocommit() {
                 // Best effort: if even the rollback fails, SQLite rolls back on the next BEGIN.
                 let _ = connection.execute_batch("ROLLBACK");
             }
+            // Nothing of this batch was committed: every caller in it gets the error.
             let error = Arc::new(error);
-            // Jobs not reached yet are failed too: nothing of this batch was committed.
-            for job in batch.drain(..) {
-                match job {
-                    Job::Create { reply, .. } => {
-                        drop(reply.send(Err(Error::Sqlite(Arc::clone(&error)))))
-                    }
-                    Job::Delete { reply, .. } => {
-                        drop(reply.send(Err(Error::Sqlite(Arc::clone(&error)))))
-                    }
-                }
-            }
-            answers.into_iter().for_each(|answer| answer.fail(&error));
+            batch.drain(..).for_each(|job| job.fail(&error));
         }
     }
 }
 
 /// Runs one job inside the open transaction. An error that ends the
 /// transaction is returned; one that concerns only this job is its answer.
-fn apply(connection: &Connection, job: Job) -> rusqlite::Result<Answer> {
+fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
     match job {
         Job::Create {
-            key,
-            meeting,
-            json,
-            reply,
+            key, meeting, json, ..
         } => {
             let inserted = connection.prepare_cached(INSERT)?.execute((
                 meeting.id.as_str(),
@@ -142,8 +134,9 @@ fn apply(connection: &Connection, job: Job) -> rusqlite::Result<Answer> {
                 json.as_str(),
             ));
             let result = match inserted {
-                Ok(1) => Ok(Outcome::Created(meeting)),
-                Ok(_) => existing(connection, &key)?,
+                Ok(1) => Ok(Outcome::Created(Arc::clone(meeting))),
+                Ok(_) => existing(connection, key)?,
+                // The id is taken under another key; SQLite undid only this statement.
                 Err(error)
                     if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
                         && !connection.is_autocommit() =>
@@ -152,11 +145,11 @@ fn apply(connection: &Connection, job: Job) -> rusqlite::Result<Answer> {
                 }
                 Err(error) => return Err(error),
             };
-            Ok(Answer::Create(reply, result))
+            Ok(Done::Create(result))
         }
-        Job::Delete { id, reply } => {
+        Job::Delete { id, .. } => {
             let deleted = connection.prepare_cached(DELETE)?.execute([id.as_str()])?;
-            Ok(Answer::Delete(reply, Ok(deleted > 0)))
+            Ok(Done::Delete(Ok(deleted > 0)))
         }
     }
 }

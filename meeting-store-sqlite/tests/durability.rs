@@ -187,3 +187,46 @@ async fn a_write_lock_held_past_the_busy_timeout_is_unavailable_while_hits_still
         .unwrap();
     assert!(retried.is_created(), "retrying later succeeds");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conflicting_create_fails_alone_in_its_group_commit() {
+    let (_directory, path) = database();
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let taken = key("tenant", "user", "taken");
+    store
+        .create_or_get(&taken, &|| sample_meeting(&taken, 0))
+        .await
+        .unwrap();
+    let callers = 32u64;
+    let barrier = Arc::new(tokio::sync::Barrier::new(callers as usize));
+    let tasks: Vec<_> = (1..=callers)
+        .map(|n| {
+            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let key = key("tenant", "user", &format!("batched-{n}"));
+                // The last caller reuses the taken meeting's id under its own key.
+                let seed = if n == callers { 0 } else { n };
+                barrier.wait().await;
+                store
+                    .create_or_get(&key, &|| sample_meeting(&key, seed))
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let (conflicting, others) = results.split_last().unwrap();
+    assert!(
+        matches!(conflicting, Err(meeting_core::StoreError::Conflict { .. })),
+        "{conflicting:?}"
+    );
+    assert!(others
+        .iter()
+        .all(|result| matches!(result, Ok(outcome) if outcome.is_created())));
+    assert!(
+        store.committed_transactions() < 1 + callers,
+        "the creates were grouped into fewer commits than creates"
+    );
+}
