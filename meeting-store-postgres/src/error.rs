@@ -40,6 +40,8 @@ pub(crate) enum Error {
         "timed out {0}: the server is slow or unreachable, or pool_size is too small for the load"
     )]
     PoolTimeout(&'static str),
+    #[error("PostgreSQL did not answer within {0:?}")]
+    NoAnswer(std::time::Duration),
     #[error("the PostgreSQL connection pool is closed")]
     PoolClosed,
     #[error("the PostgreSQL connection pool cannot be built")]
@@ -122,7 +124,9 @@ impl Error {
                 Class::Internal
             }
             Error::IdTaken(_) => Class::Conflict,
-            Error::KeyChurn(_) | Error::PoolTimeout(_) | Error::PoolClosed => Class::Unavailable,
+            Error::KeyChurn(_) | Error::PoolTimeout(_) | Error::NoAnswer(_) | Error::PoolClosed => {
+                Class::Unavailable
+            }
             Error::Postgres(error) => classify(error),
         }
     }

@@ -9,7 +9,8 @@
 //!   race reads the winner with a fresh statement. Correct under READ COMMITTED
 //!   and SERIALIZABLE ([`Isolation`]); serialization failures and deadlocks
 //!   (SQLSTATE 40001, 40P01) are retried with bounded, jittered backoff.
-//! - **Outages**: a lost connection, a restarting or overloaded server is
+//! - **Outages**: a lost connection, a restarting or overloaded server, or no
+//!   answer within [`PostgresOptions::call_timeout`] is
 //!   [`StoreError::Unavailable`]; the pool drops dead connections and opens
 //!   new ones by itself once the server is back.
 //! - **Migrations** are recorded by version in `meeting_store_schema`; a
@@ -132,6 +133,9 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(options.call_timeout);
+        }
         if config.get_application_name().is_none() {
             config.application_name("meeting-store-postgres");
         }
@@ -186,12 +190,13 @@ impl PostgresStore {
     /// [`StoreError::Unavailable`] when the server cannot be reached;
     /// [`StoreError::Internal`] for a level this crate does not use.
     pub async fn session_isolation(&self) -> Result<Isolation, StoreError> {
-        let client = self.pool.get().await.map_err(Error::from)?;
-        let row = client
-            .query_one("SHOW transaction_isolation", &[])
-            .await
-            .map_err(Error::from)?;
-        let level: &str = row.try_get(0).map_err(Error::from)?;
+        let level = self
+            .within_call_timeout(async {
+                let client = self.pool.get().await?;
+                let row = client.query_one("SHOW transaction_isolation", &[]).await?;
+                Ok(row.try_get::<_, String>(0)?)
+            })
+            .await?;
         level.parse().map_err(StoreError::internal)
     }
 
@@ -201,8 +206,11 @@ impl PostgresStore {
     ///
     /// [`StoreError::Unavailable`] when the server cannot be reached.
     pub async fn schema_version(&self) -> Result<i32, StoreError> {
-        let client = self.pool.get().await.map_err(Error::from)?;
-        Ok(schema::current_version(&client).await?)
+        self.within_call_timeout(async {
+            let client = self.pool.get().await?;
+            schema::current_version(&client).await
+        })
+        .await
     }
 
     /// The newest schema version this build knows and migrates to.
@@ -263,18 +271,33 @@ impl PostgresStore {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        let mut tries = 0;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(error) => {
-                    tries += 1;
-                    match retry_delay(&error, tries, self.options.max_retries) {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return Err(error.into()),
+        self.within_call_timeout(async {
+            let mut tries = 0;
+            loop {
+                match attempt().await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => {
+                        tries += 1;
+                        match retry_delay(&error, tries, self.options.max_retries) {
+                            Some(delay) => tokio::time::sleep(delay).await,
+                            None => return Err(error),
+                        }
                     }
                 }
             }
+        })
+        .await
+    }
+
+    /// Bounds a whole call, retries included; a call cut short drops its
+    /// connection's pending answer, which the driver then discards.
+    async fn within_call_timeout<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.options.call_timeout, call).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(Error::NoAnswer(self.options.call_timeout).into()),
         }
     }
 }
@@ -394,19 +417,22 @@ impl MeetingStore for PostgresStore {
             return Err(Error::Nul(what).into());
         }
         let mut offered = None;
-        let mut tries = 0;
-        loop {
-            match self.try_create_or_get(key, new_meeting, &mut offered).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(error) => {
-                    tries += 1;
-                    match retry_delay(&error, tries, self.options.max_retries) {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return Err(error.into()),
+        self.within_call_timeout(async {
+            let mut tries = 0;
+            loop {
+                match self.try_create_or_get(key, new_meeting, &mut offered).await {
+                    Ok(outcome) => return Ok(outcome),
+                    Err(error) => {
+                        tries += 1;
+                        match retry_delay(&error, tries, self.options.max_retries) {
+                            Some(delay) => tokio::time::sleep(delay).await,
+                            None => return Err(error),
+                        }
                     }
                 }
             }
-        }
+        })
+        .await
     }
 
     async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {

@@ -26,6 +26,11 @@ pub struct PostgresOptions {
     /// (SQLSTATE 40001, 40P01), with jittered exponential backoff, before it
     /// fails as unavailable (default 10).
     pub max_retries: u32,
+    /// How long one call may take in all, retries included, before it fails
+    /// as unavailable (default 10 s). Unless the URL sets `tcp_user_timeout`,
+    /// it is also the time after which the kernel drops a connection whose
+    /// sent data goes unacknowledged, so that a vanished server frees the pool.
+    pub call_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -36,6 +41,7 @@ impl Default for PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
             max_retries: 10,
+            call_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -1,16 +1,26 @@
-//! How many round trips each operation costs, counted by a relay between the
-//! store and the server. This binary starts its own cluster (even when
+//! How many round trips each operation costs, and what a server that stops
+//! answering does, through a relay between the store and the server. This binary starts its own cluster (even when
 //! `MEETING_PG_URL` is set), since the relay needs the server's TCP address.
 
 mod support;
 
 use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::MeetingStore;
+use meeting_core::{MeetingStore, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{Cluster, ClusterOptions, RoundTripCounter, Server};
+use std::time::{Duration, Instant};
+use support::{Cluster, ClusterOptions, Relay, Server};
 
-async fn counted(isolation: Isolation) -> (PostgresStore, RoundTripCounter, Server) {
+async fn counted(isolation: Isolation) -> (PostgresStore, Relay, Server) {
+    relayed(PostgresOptions {
+        pool_size: 1,
+        isolation,
+        ..PostgresOptions::default()
+    })
+    .await
+}
+
+async fn relayed(options: PostgresOptions) -> (PostgresStore, Relay, Server) {
     let server = match Cluster::start(ClusterOptions::for_tests()) {
         Ok(cluster) => Server::Local(cluster),
         Err(why) => support::no_postgres(&why),
@@ -18,17 +28,13 @@ async fn counted(isolation: Isolation) -> (PostgresStore, RoundTripCounter, Serv
     let cluster = server.cluster().expect("our own cluster");
     let url = support::fresh_database_on(&server).await;
     let database = url.rsplit('/').next().expect("a database name").to_owned();
-    let relay = RoundTripCounter::start(cluster.address()).await;
+    let relay = Relay::start(cluster.address()).await;
     let store = PostgresStore::connect_with(
         &format!(
             "postgres://postgres@127.0.0.1:{}/{database}?sslmode=disable",
             relay.port
         ),
-        PostgresOptions {
-            pool_size: 1,
-            isolation,
-            ..PostgresOptions::default()
-        },
+        options,
     )
     .await
     .expect("the store connects through the relay");
@@ -37,7 +43,7 @@ async fn counted(isolation: Isolation) -> (PostgresStore, RoundTripCounter, Serv
 
 /// Round trips of `calls` runs of `operation`, after one run to prepare its statements.
 async fn round_trips_per_call<F: std::future::Future<Output = ()>>(
-    relay: &RoundTripCounter,
+    relay: &Relay,
     calls: u64,
     mut operation: impl FnMut(u64) -> F,
 ) -> u64 {
@@ -119,4 +125,45 @@ async fn lookups_and_deletes_are_one_round_trip_each() {
     })
     .await;
     assert_eq!((by_key, by_id, deletes), (1, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
+    let (store, relay, _server) = relayed(PostgresOptions {
+        pool_size: 2,
+        call_timeout: Duration::from_millis(500),
+        ..PostgresOptions::default()
+    })
+    .await;
+    let k = key("t", "u", "silence");
+    store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+
+    relay.hold_answers(true);
+    let start = Instant::now();
+    let error = store.get_by_key(&k).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    let error = store
+        .create_or_get(&k, &|| sample_meeting(&k, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+
+    relay.hold_answers(false);
+    let again = store
+        .create_or_get(&k, &|| sample_meeting(&k, 3))
+        .await
+        .unwrap();
+    assert!(
+        !again.is_created(),
+        "the stored meeting, once answers flow again"
+    );
+    assert_eq!(again.meeting().id, sample_meeting(&k, 1).id);
 }

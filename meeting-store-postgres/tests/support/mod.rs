@@ -402,23 +402,26 @@ fn path_str(path: &Path) -> Result<&str, String> {
 }
 
 /// A TCP relay in front of PostgreSQL that counts the server's ReadyForQuery
-/// messages: exactly one ends each round trip (a `Sync` or a simple query).
-pub struct RoundTripCounter {
+/// messages (exactly one ends each round trip: a `Sync` or a simple query),
+/// and can hold the server's answers back, as a network that stops delivering would.
+pub struct Relay {
     /// The loopback port to connect to instead of the server's.
     pub port: u16,
     ready: Arc<AtomicU64>,
+    holding: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl RoundTripCounter {
+impl Relay {
     /// Relays every connection made to [`port`](Self::port) to `upstream`.
-    pub async fn start(upstream: std::net::SocketAddr) -> RoundTripCounter {
+    pub async fn start(upstream: std::net::SocketAddr) -> Relay {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port for the relay");
         let port = listener.local_addr().expect("the relay's port").port();
         let ready = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&ready);
+        let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counter, hold) = (Arc::clone(&ready), Arc::clone(&holding));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
@@ -429,10 +432,13 @@ impl RoundTripCounter {
                 tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
                 });
-                let counter = Arc::clone(&counter);
+                let (counter, hold) = (Arc::clone(&counter), Arc::clone(&hold));
                 tokio::spawn(async move {
                     let (mut pending, mut chunk) = (Vec::new(), vec![0u8; 16 * 1024]);
                     while let Ok(read) = server_read.read(&mut chunk).await {
+                        while hold.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        }
                         if read == 0 || client_write.write_all(&chunk[..read]).await.is_err() {
                             break;
                         }
@@ -454,11 +460,20 @@ impl RoundTripCounter {
                 });
             }
         });
-        RoundTripCounter { port, ready }
+        Relay {
+            port,
+            ready,
+            holding,
+        }
     }
 
     /// Round trips completed so far, over every relayed connection.
     pub fn round_trips(&self) -> u64 {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Holds the server's answers back (`true`) or lets them through again.
+    pub fn hold_answers(&self, hold: bool) {
+        self.holding.store(hold, Ordering::SeqCst);
     }
 }
