@@ -13,6 +13,7 @@ struct Daemon {
     child: Child,
     base: String,
     stdout: Vec<String>,
+    log: Arc<std::sync::Mutex<String>>,
 }
 
 impl Daemon {
@@ -28,13 +29,21 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("meetingd starts");
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = BufReader::new(child.stderr.take().unwrap());
+        let sink = log.clone();
+        // Keep reading stderr for the daemon's whole life, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+                let _ = lines_tx.send(line);
+            }
+        });
         let mut base = None;
-        let mut seen = String::new();
-        for line in stderr.lines() {
-            let line = line.unwrap();
-            seen.push_str(&line);
-            seen.push('\n');
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
             if let Some(rest) = line.split("address=").nth(1) {
                 base = Some(format!(
                     "http://{}",
@@ -43,10 +52,8 @@ impl Daemon {
                 break;
             }
         }
-        let base = base.unwrap_or_else(|| panic!("meetingd did not start:\n{seen}"));
-        // Keep draining stderr so the daemon never blocks on a full pipe.
-        let rest = child.stderr.take();
-        drop(rest);
+        let base =
+            base.unwrap_or_else(|| panic!("meetingd did not start:\n{}", log.lock().unwrap()));
         let stdout = child.stdout.take().unwrap();
         let stdout_lines = std::thread::spawn(move || {
             BufReader::new(stdout)
@@ -65,7 +72,13 @@ impl Daemon {
             child,
             base,
             stdout,
+            log,
         }
+    }
+
+    /// Everything the daemon has logged so far.
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     fn terminate(&mut self) {
@@ -164,6 +177,22 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
         reply.json()["participants"]["organizer"]["identity"]["user"]["displayName"],
         "Tyler Stein"
     );
+    // One log line per request, with its fields, and never the token.
+    std::thread::sleep(Duration::from_millis(100));
+    let log = daemon.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("status=201"))
+        .unwrap_or_else(|| panic!("a request line: {log}"));
+    for field in [
+        "method=POST",
+        "route=/v1.0/me/onlineMeetings/createOrGet",
+        "latency_ms=",
+        "request_id=",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+    assert!(!log.contains(&user), "the token never reaches the log");
     let app = mint(&["--user", USER, "--tenant", TENANT, "--app"]);
     let reply = Reply::read(
         client

@@ -310,3 +310,51 @@ async fn healthz_answers_200_when_the_store_answers() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(CONTENT_TYPE));
 }
+
+#[tokio::test]
+async fn users_routes_read_and_delete_the_callers_meeting_and_refuse_someone_elses() {
+    let server = Server::start(memory_service()).await;
+    let created = server
+        .create_or_get("v1.0", &token(), r#"{"externalId":"users-get"}"#)
+        .await
+        .json();
+    let id = encode_segment(created["id"].as_str().unwrap());
+    let mine = format!("/v1.0/users/{USER}/onlineMeetings/{id}");
+    let read = server.get(&mine, &token()).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["id"], created["id"]);
+    server
+        .get(
+            &format!("/v1.0/users/{OTHER_USER}/onlineMeetings/{id}"),
+            &token(),
+        )
+        .await
+        .assert_error(403, "Forbidden");
+    let deleted = server
+        .client
+        .delete(server.url(&mine))
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    server
+        .get(&mine, &token())
+        .await
+        .assert_error(404, "NotFound");
+}
+
+#[tokio::test]
+async fn a_malformed_meeting_id_in_the_path_gets_graphs_error_shape() {
+    let server = Server::start(memory_service()).await;
+    let reply = server.get("/v1.0/me/onlineMeetings/%FF%FE", &token()).await;
+    assert!(matches!(reply.status, 400 | 404), "{}", reply.status);
+    reply.assert_error(
+        reply.status,
+        if reply.status == 400 {
+            "BadRequest"
+        } else {
+            "NotFound"
+        },
+    );
+}
