@@ -21,7 +21,7 @@ pub(crate) enum Error {
     #[error("the database's encoding is {0}, but the meeting store needs UTF8: create the database with ENCODING 'UTF8'")]
     NotUtf8(String),
     #[error("the database has meeting store schema version {found}, which this build does not know (it knows versions up to {known}); nothing was changed: run a newer meeting-store-postgres")]
-    NewerSchema { found: i32, known: i32 },
+    NewerSchema { found: i64, known: i64 },
     #[error("the stored JSON of meeting {what} cannot be read")]
     Corrupt {
         what: String,

@@ -205,7 +205,7 @@ impl PostgresStore {
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] when the server cannot be reached.
-    pub async fn schema_version(&self) -> Result<i32, StoreError> {
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
         self.within_call_timeout(async {
             let client = self.pool.get().await?;
             schema::current_version(&client).await
@@ -214,7 +214,7 @@ impl PostgresStore {
     }
 
     /// The newest schema version this build knows and migrates to.
-    pub const SCHEMA_VERSION: i32 = schema::VERSION;
+    pub const SCHEMA_VERSION: i64 = schema::VERSION;
 
     /// One attempt at create-or-get; `offered` keeps the meeting built by an
     /// earlier attempt, so that a retry offers the same one.

@@ -11,10 +11,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 /// The newest schema version this build knows.
-pub(crate) const VERSION: i32 = 1;
+pub(crate) const VERSION: i64 = 1;
 
 /// Each version's statements, applied in one transaction with its version row.
-const MIGRATIONS: &[(i32, &[&str])] = &[(
+const MIGRATIONS: &[(i64, &[&str])] = &[(
     1,
     &[
         // TEXT, not JSONB: a meeting's JSON may hold \u0000, which jsonb refuses,
@@ -32,8 +32,9 @@ const MIGRATIONS: &[(i32, &[&str])] = &[(
     ],
 )];
 
+// BIGINT: CockroachDB's INTEGER is 64-bit, PostgreSQL's 32-bit; BIGINT is 64-bit on both.
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS meeting_store_schema (
-    version INTEGER PRIMARY KEY,
+    version BIGINT PRIMARY KEY,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )";
 
@@ -71,9 +72,9 @@ async fn check_encoding(client: &Client) -> Result<(), Error> {
 }
 
 /// The recorded version: 0 when the database has none of our tables yet.
-pub(crate) async fn current_version(client: &Client) -> Result<i32, Error> {
+pub(crate) async fn current_version(client: &Client) -> Result<i64, Error> {
     match client.query_one(READ_VERSION, &[]).await {
-        Ok(row) => Ok(row.try_get::<_, Option<i32>>(0)?.unwrap_or(0)),
+        Ok(row) => Ok(row.try_get::<_, Option<i64>>(0)?.unwrap_or(0)),
         Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(0),
         Err(error) => Err(error.into()),
     }
@@ -94,7 +95,7 @@ async fn migrate_once(client: &mut Client) -> Result<(), Error> {
     let transaction = client.transaction().await?;
     // Read again inside the transaction: another instance may have migrated meanwhile.
     let row = transaction.query_one(READ_VERSION, &[]).await?;
-    let found = row.try_get::<_, Option<i32>>(0)?.unwrap_or(0);
+    let found = row.try_get::<_, Option<i64>>(0)?.unwrap_or(0);
     if found > VERSION {
         return Err(Error::NewerSchema {
             found,
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_one_to_the_known_version() {
-        let versions: Vec<i32> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
         assert_eq!(versions, (1..=VERSION).collect::<Vec<_>>());
     }
 }

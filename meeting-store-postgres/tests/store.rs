@@ -68,7 +68,7 @@ async fn instances_starting_together_migrate_once() {
         .query("SELECT version FROM meeting_store_schema", &[])
         .await
         .unwrap();
-    let versions: Vec<i32> = rows.iter().map(|row| row.get(0)).collect();
+    let versions: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
     assert_eq!(versions, vec![PostgresStore::SCHEMA_VERSION]);
 }
 
