@@ -53,7 +53,7 @@ fn next_request_id() -> String {
     let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u128() & !u128::from(u64::MAX));
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     // Times an odd constant: a bijection, so unique, and ids do not look sequential.
-    let spread = count.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let spread = count.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     uuid::Uuid::from_u128(prefix | u128::from(spread))
         .hyphenated()
         .to_string()
@@ -116,29 +116,21 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
     headers.insert(CLIENT_REQUEST_ID, client_request_id);
 
     let status = response.status().as_u16();
-    let latency_ms = Millis(started.elapsed());
+    // Whole microseconds in ms: prints as 0.141, not 0.14100000000000001.
+    let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
     match &error {
         Some(error) if error.code.status().is_server_error() => tracing::error!(
-            %method, %route, status, %latency_ms, %request_id,
+            %method, %route, status, latency_ms, %request_id,
             code = error.code.as_str(), detail = error.detail.as_deref().unwrap_or(""),
             "request failed"
         ),
         Some(error) => tracing::info!(
-            %method, %route, status, %latency_ms, %request_id,
+            %method, %route, status, latency_ms, %request_id,
             code = error.code.as_str(), "request refused"
         ),
-        None => tracing::info!(%method, %route, status, %latency_ms, %request_id, "request"),
+        None => tracing::info!(%method, %route, status, latency_ms, %request_id, "request"),
     }
     response
-}
-
-/// A duration written as milliseconds with three decimals, for the log.
-struct Millis(Duration);
-
-impl std::fmt::Display for Millis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.3}", self.0.as_secs_f64() * 1000.0)
-    }
 }
 
 /// A failure response that is not one of ours (no Graph body yet).
