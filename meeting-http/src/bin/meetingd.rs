@@ -264,13 +264,29 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         development_notice(&secret, &address)?;
     }
     tracing::info!(%address, store = %store_label(&args.store), %public_base_url, "listening");
-    meeting_http::serve(
+    let request_timeout = config.request_timeout;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let server = meeting_http::serve(
         listener,
         meeting_http::router(service, config),
-        meeting_http::shutdown_signal(),
-    )
-    .await
-    .map_err(|e| format!("the server failed: {e}"))?;
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        },
+    );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result.map_err(|e| format!("the server failed: {e}"))?,
+        () = meeting_http::shutdown_signal() => {
+            let _ = stop.send(true);
+            // Requests in flight finish within their timeout; a connection that never
+            // completes its request must not hold the process forever.
+            let grace = request_timeout + Duration::from_secs(5);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result.map_err(|e| format!("the server failed: {e}"))?,
+                Err(_) => tracing::warn!(?grace, "stopping with connections still open after the grace period"),
+            }
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

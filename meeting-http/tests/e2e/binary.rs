@@ -295,3 +295,35 @@ fn an_unreachable_postgres_store_is_refused_with_a_clear_error() {
     assert!(stderr.contains("PostgreSQL"), "{stderr}");
     assert!(!stderr.contains("secret-password"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_forever() {
+    let mut daemon = Daemon::start(&[
+        "--store",
+        "memory",
+        "--jwt-hs256-secret",
+        BIN_SECRET,
+        "--request-timeout",
+        "1",
+    ]);
+    let address = daemon.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Half a request head, never finished.
+    stream
+        .write_all(b"POST /beta/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    daemon.terminate();
+    let status = tokio::task::spawn_blocking(move || daemon.wait())
+        .await
+        .unwrap();
+    assert!(status.success());
+    // The request timeout (1 s) plus the 5 s grace, not forever.
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+}
