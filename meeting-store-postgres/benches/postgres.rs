@@ -327,19 +327,48 @@ async fn timed(callers: usize, window: Duration, op: Op) -> (Vec<Duration>, Dura
     (times, start.elapsed())
 }
 
-/// Operations per second, p50 and p99 of the baseline and the store, measured
-/// in alternating rounds so that background load falls on both alike.
-async fn latency_pair(
-    callers: usize,
-    window: Duration,
-    pair: [Op; 2],
-) -> [(f64, Duration, Duration); 2] {
+/// What one side of a latency row measured.
+struct Figures {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    /// This process's CPU time (user + system) per operation: the client's
+    /// cost alone, which other processes' load barely moves.
+    client_cpu: Duration,
+}
+
+/// This process's CPU time so far, from `/proc/self/stat` (Linux; zero elsewhere).
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5), 11 and 12 after the name; 100 ticks a second.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The baseline's and the store's figures, measured in alternating rounds so
+/// that background load falls on both alike.
+async fn latency_pair(callers: usize, window: Duration, pair: [Op; 2]) -> [Figures; 2] {
     const ROUNDS: u32 = 4;
     let mut times = [Vec::new(), Vec::new()];
     let mut elapsed = [Duration::ZERO; 2];
+    let mut cpu = [Duration::ZERO; 2];
     for _ in 0..ROUNDS {
         for side in 0..2 {
+            let cpu_before = process_cpu();
             let (round, wall) = timed(callers, window / ROUNDS, Arc::clone(&pair[side])).await;
+            cpu[side] += process_cpu().saturating_sub(cpu_before);
             times[side].extend(round);
             elapsed[side] += wall;
         }
@@ -348,11 +377,12 @@ async fn latency_pair(
         let times = &mut times[side];
         times.sort();
         let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-        (
-            times.len() as f64 / elapsed[side].as_secs_f64(),
-            at(0.50),
-            at(0.99),
-        )
+        Figures {
+            rate: times.len() as f64 / elapsed[side].as_secs_f64(),
+            p50: at(0.50),
+            p99: at(0.99),
+            client_cpu: cpu[side] / times.len().max(1) as u32,
+        }
     })
 }
 
@@ -418,8 +448,8 @@ fn main() {
         "\nLatency pass: {} ms per function, raw and store alternating in 4 rounds\n",
         window.as_millis()
     );
-    println!("| group | callers | raw ops/s | store ops/s | ratio (raw/store) | raw p50 | store p50 | raw p99 | store p99 |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| group | callers | raw ops/s | store ops/s | ratio (raw/store) | raw p50 | store p50 | raw p99 | store p99 | raw client CPU/op | store client CPU/op |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let pairs: [(&str, Pair); 3] = [
         ("postgres_hit", |b| [b.raw_hit(true), b.store_hit()]),
         ("postgres_create", |b| {
@@ -429,21 +459,28 @@ fn main() {
             [b.raw_create(&b.unflushed), b.store_create(&b.unflushed)]
         }),
     ];
+    // PG_BENCH_LATENCY_ONLY=postgres_hit (say) limits the pass to one group, for profiling.
+    let only = std::env::var("PG_BENCH_LATENCY_ONLY").ok();
     for (name, pair) in pairs {
+        if only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
         for callers in CALLERS {
             let [raw, store] = bench
                 .runtime
                 .block_on(latency_pair(callers, window, pair(&bench)));
             let micros = |d: Duration| d.as_secs_f64() * 1e6;
             println!(
-                "| {name} | {callers} | {:.0} | {:.0} | {:.2}x | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
-                raw.0,
-                store.0,
-                raw.0 / store.0,
-                micros(raw.1),
-                micros(store.1),
-                micros(raw.2),
-                micros(store.2),
+                "| {name} | {callers} | {:.0} | {:.0} | {:.2}x | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} µs | {:.1} µs |",
+                raw.rate,
+                store.rate,
+                raw.rate / store.rate,
+                micros(raw.p50),
+                micros(store.p50),
+                micros(raw.p99),
+                micros(store.p99),
+                micros(raw.client_cpu),
+                micros(store.client_cpu),
             );
         }
     }
