@@ -101,6 +101,10 @@ pub fn router(service: MeetingService, config: HttpConfig) -> Router {
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting
 /// and lets requests in flight finish.
+///
+/// A connection that never completes its request head keeps the returned
+/// future pending; bound the wait after `shutdown` (as `meetingd` does, with
+/// the request timeout plus 5 s) with `tokio::time::timeout`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
