@@ -107,7 +107,17 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
         None => None,
     };
     if let Some(error) = &error {
+        let kept = std::mem::take(response.headers_mut());
         response = render(error, &request_id, &client_request_id);
+        // Keep what the framework said besides the body (`Allow` on a 405, say).
+        for (name, value) in &kept {
+            if name != header::CONTENT_TYPE
+                && name != header::CONTENT_LENGTH
+                && !response.headers().contains_key(name)
+            {
+                response.headers_mut().append(name.clone(), value.clone());
+            }
+        }
     }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -325,9 +325,11 @@ async fn a_wrong_method_on_a_known_path_is_405() {
         .send()
         .await
         .unwrap();
-    Reply::read(response)
-        .await
-        .assert_error(405, "MethodNotAllowed");
+    let reply = Reply::read(response).await;
+    reply.assert_error(405, "MethodNotAllowed");
+    assert!(reply
+        .header("allow")
+        .is_some_and(|allow| allow.contains("GET")));
 }
 
 #[tokio::test]
