@@ -124,14 +124,17 @@ fn main() {
                 ExtraRow {
                     function: "baseline_compact_json".to_owned(),
                     value: json_bytes,
+                    quartiles: None,
                 },
                 ExtraRow {
                     function: "online_meeting_alone".to_owned(),
                     value: meeting_bytes,
+                    quartiles: None,
                 },
                 ExtraRow {
                     function: "memory_store".to_owned(),
                     value: store_bytes,
+                    quartiles: None,
                 },
             ],
         };

@@ -92,6 +92,9 @@ pub struct ExtraRow {
     pub function: String,
     /// The figure, in the group's unit.
     pub value: f64,
+    /// The interquartile range of the figure, when it is a median of rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quartiles: Option<(f64, f64)>,
 }
 
 /// The workspace's target directory: `CARGO_TARGET_DIR`, else the nearest
@@ -367,20 +370,54 @@ pub fn render(measurements: &[Measurement], extras: &[ExtraGroup]) -> String {
             .find(|row| row.function.starts_with("baseline"));
         let _ = writeln!(
             out,
-            "\n| group | function | {} | ratio to baseline |",
+            "\n| group | function | {} | ratio to baseline | target |",
             group.unit
         );
-        out.push_str("|---|---|---|---|\n");
+        out.push_str("|---|---|---|---|---|\n");
         for row in &group.rows {
             let ratio = match baseline {
                 Some(b) if b.function == row.function => "baseline".to_owned(),
                 Some(b) => format!("{:.2}x", row.value / b.value),
-                None => "no baseline".to_owned(),
+                None => String::new(),
             };
+            let figure = |value: f64| {
+                if value.abs() < 100.0 {
+                    format!("{value:.2}")
+                } else {
+                    format!("{value:.0}")
+                }
+            };
+            let value = match row.quartiles {
+                Some((low, high)) => format!(
+                    "{} (quartiles {} – {})",
+                    figure(row.value),
+                    figure(low),
+                    figure(high)
+                ),
+                None => figure(row.value),
+            };
+            // Rows named `criterion_group/function` that are themselves
+            // ratios (the paired bench) are held to that row's target.
+            let target = row
+                .function
+                .split_once('/')
+                .filter(|_| baseline.is_none())
+                .and_then(|(g, f)| target_of(g, f))
+                .map(|target| match target {
+                    Target::MaxRatio(max) => {
+                        let verdict = if row.value <= max { "met" } else { "MISSED" };
+                        format!("≤ {max:.2}x: {verdict}")
+                    }
+                    Target::MinThroughputRatio(min) => {
+                        let verdict = if row.value >= min { "met" } else { "MISSED" };
+                        format!("≥ {min:.2}x throughput: {verdict}")
+                    }
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {ratio} |",
-                group.group, row.function, row.value
+                "| {} | {} | {value} | {ratio} | {target} |",
+                group.group, row.function
             );
         }
     }
