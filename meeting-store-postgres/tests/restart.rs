@@ -5,7 +5,7 @@ mod support;
 
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingId, MeetingKey, MeetingStore, Outcome, StoreError};
-use meeting_store_postgres::{PostgresOptions, PostgresStore};
+use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,6 +70,15 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_stream_is_unavailable_then_every_acknowledged_meeting_is_there() {
+    restart_mid_stream(Isolation::ReadCommitted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_stream_under_serializable_loses_nothing_either() {
+    restart_mid_stream(Isolation::Serializable).await;
+}
+
+async fn restart_mid_stream(isolation: Isolation) {
     let server = match Cluster::start(ClusterOptions::for_tests()) {
         Ok(cluster) => Server::Local(cluster),
         Err(why) => support::no_postgres(&why),
@@ -80,6 +89,7 @@ async fn a_restart_mid_stream_is_unavailable_then_every_acknowledged_meeting_is_
             &url,
             PostgresOptions {
                 pool_size: 4,
+                isolation,
                 connect_timeout: Duration::from_secs(2),
                 wait_timeout: Duration::from_secs(2),
                 ..PostgresOptions::default()
@@ -142,6 +152,8 @@ async fn a_restart_mid_stream_is_unavailable_then_every_acknowledged_meeting_is_
         log.unavailable.load(Ordering::SeqCst) >= 20
     })
     .await;
+    let ping = store.ping().await.unwrap_err();
+    assert!(matches!(ping, StoreError::Unavailable { .. }), "{ping}");
     let before_start = log.acknowledged();
     cluster.start_server().expect("the server starts again");
     wait_for("creates after the restart", Duration::from_secs(60), || {
