@@ -255,3 +255,40 @@ async fn a_created_meeting_is_visible_to_another_instance_at_once() {
     assert!(two.delete(&created.meeting().id).await.unwrap());
     assert_eq!(one.get_by_key(&k).await.unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_named_in_the_url_options_holds_the_tables() {
+    let url = support::fresh_database().await;
+    let client = admin(&url).await;
+    client
+        .batch_execute("CREATE SCHEMA meetings")
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store = PostgresStore::connect(&format!(
+        "{url}{separator}options=-c%20search_path%3Dmeetings&isolation=serializable"
+    ))
+    .await
+    .unwrap();
+    let k = key("t", "u", "in-a-schema");
+    store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+    let schemas: Vec<String> = client
+        .query(
+            "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'online_meetings'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(schemas, vec!["meetings".to_owned()]);
+    assert_eq!(
+        store.session_isolation().await.unwrap(),
+        Isolation::Serializable,
+        "the URL's own options keep the isolation level"
+    );
+}
