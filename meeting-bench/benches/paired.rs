@@ -14,13 +14,11 @@
 use dashmap::DashMap;
 use meeting_bench::plain;
 use meeting_bench::report::{self, ExtraGroup, ExtraRow};
-use meeting_bench::run::{ready, time_batches};
+use meeting_bench::run::{parallel_hits, ready, time_batches};
 use meeting_bench::seed::{self, caller, full_request, key, key_only_request};
-use meeting_core::{
-    CreateOrGetRequest, MeetingKey, MeetingService, MeetingStore, OnlineMeeting, Profile,
-};
+use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingStore, OnlineMeeting, Profile};
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 40;
@@ -234,44 +232,6 @@ fn scaling(rows: &mut Vec<ExtraRow>, large: u64) {
         "scaling_threads/2_threads",
         (2.0 / median, (2.0 / high, 2.0 / low)),
     ));
-}
-
-/// Wall time for `threads` threads to do `iters` hits each, from a common start.
-fn parallel_hits(
-    service: &MeetingService,
-    requests: &[CreateOrGetRequest],
-    threads: usize,
-    iters: u64,
-) -> Duration {
-    let caller = caller();
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let (caller, barrier) = (&caller, &barrier);
-                scope.spawn(move || {
-                    let offset = thread * requests.len() / threads;
-                    barrier.wait();
-                    let start = Instant::now();
-                    for i in 0..iters as usize {
-                        let request = requests[(offset + i * 7) % requests.len()].clone();
-                        black_box(
-                            ready(service.create_or_get(caller, Profile::Beta, request))
-                                .expect("a hit"),
-                        );
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("a worker panicked"))
-            .collect()
-    });
-    let start = spans.iter().map(|span| span.0).min().expect("one thread");
-    let end = spans.iter().map(|span| span.1).max().expect("one thread");
-    end - start
 }
 
 fn main() {

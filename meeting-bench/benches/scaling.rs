@@ -3,12 +3,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dashmap::DashMap;
-use meeting_bench::run::{ready, time_batches};
+use meeting_bench::run::{parallel_hits, ready, time_batches};
 use meeting_bench::seed::{self, caller, key, key_only_request};
 use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingService, OnlineMeeting, Profile};
-use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 const SMALL: u64 = 1_000;
 const LARGE: u64 = 1_000_000;
@@ -106,46 +104,6 @@ fn hit_latency(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// Wall time from the moment every thread is ready to the moment the last
-/// finishes `iters` hits: clone a request, createOrGet it, drop the outcome.
-fn parallel_hits(
-    service: &MeetingService,
-    requests: &[CreateOrGetRequest],
-    threads: usize,
-    iters: u64,
-) -> Duration {
-    let caller = caller();
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let (caller, barrier) = (&caller, &barrier);
-                scope.spawn(move || {
-                    // Threads start far apart in the key space, as clients would.
-                    let offset = thread * requests.len() / threads;
-                    barrier.wait();
-                    let start = Instant::now();
-                    for i in 0..iters as usize {
-                        let request = requests[(offset + i * 7) % requests.len()].clone();
-                        black_box(
-                            ready(service.create_or_get(caller, Profile::Beta, request))
-                                .expect("a hit"),
-                        );
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("a worker panicked"))
-            .collect()
-    });
-    let start = spans.iter().map(|span| span.0).min().expect("one thread");
-    let end = spans.iter().map(|span| span.1).max().expect("one thread");
-    end - start
 }
 
 fn threads(c: &mut Criterion) {

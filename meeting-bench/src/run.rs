@@ -3,8 +3,11 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::Barrier;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+use meeting_core::{CreateOrGetRequest, MeetingService, Profile};
 
 /// The output of a future that completes on its first poll.
 ///
@@ -59,6 +62,50 @@ pub fn time_batches<I, O>(
         done += count;
     }
     total
+}
+
+/// Wall time from the moment every thread is ready to the moment the last
+/// finishes `iters` hits: clone a request, createOrGet it, drop the outcome.
+///
+/// Each thread takes its own slice of `requests`, as independent clients have
+/// their own meetings: two threads on the same meetings would also measure
+/// their `Arc` counts bouncing between cores, which real traffic rarely does.
+pub fn parallel_hits(
+    service: &MeetingService,
+    requests: &[CreateOrGetRequest],
+    threads: usize,
+    iters: u64,
+) -> Duration {
+    let caller = crate::seed::caller();
+    let barrier = Barrier::new(threads);
+    let share = requests.len() / threads;
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let (caller, barrier) = (&caller, &barrier);
+                let own = &requests[thread * share..(thread + 1) * share];
+                scope.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters as usize {
+                        let request = own[(i * 7) % own.len()].clone();
+                        black_box(
+                            ready(service.create_or_get(caller, Profile::Beta, request))
+                                .expect("a hit"),
+                        );
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("a worker panicked"))
+            .collect()
+    });
+    let start = spans.iter().map(|span| span.0).min().expect("one thread");
+    let end = spans.iter().map(|span| span.1).max().expect("one thread");
+    end - start
 }
 
 #[cfg(test)]
