@@ -147,23 +147,13 @@ impl CreateOrGetRequest {
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, InvalidRequest> {
         check_raw(body)?;
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
-        // check_raw bounds the depth at 128 levels; serde_json's own limit is 127.
-        deserializer.disable_recursion_limit();
-        let request: CreateOrGetRequest = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let inner = error.into_inner();
-                match inner.classify() {
-                    serde_json::error::Category::Data if path != "." => {
-                        InvalidRequest::member(path, inner)
-                    }
-                    _ => InvalidRequest::syntax(&inner),
-                }
-            })?;
-        deserializer
-            .end()
-            .map_err(|error| InvalidRequest::syntax(&error))?;
+        // The fast pass keeps no path; only a body that fails is parsed again
+        // with the path tracked, to name the member at fault.
+        let request = parse(body, |deserializer| {
+            CreateOrGetRequest::deserialize(deserializer)
+                .map_err(|error| InvalidRequest::syntax(&error))
+        })
+        .map_err(|_| explain(body))?;
         request.validate()?;
         Ok(request)
     }
@@ -197,6 +187,47 @@ impl CreateOrGetRequest {
             }
         }
         Ok(external_id)
+    }
+}
+
+/// Deserializes the whole of `body` with `read`, refusing trailing characters.
+fn parse<T>(
+    body: &[u8],
+    read: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+    ) -> Result<T, InvalidRequest>,
+) -> Result<T, InvalidRequest> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // check_raw bounds the depth at 128 levels; serde_json's own limit is 127.
+    deserializer.disable_recursion_limit();
+    let value = read(&mut deserializer)?;
+    deserializer
+        .end()
+        .map_err(|error| InvalidRequest::syntax(&error))?;
+    Ok(value)
+}
+
+/// Why `body` does not parse, naming the member at fault when there is one.
+fn explain(body: &[u8]) -> InvalidRequest {
+    let tracked = parse(body, |deserializer| {
+        serde_path_to_error::deserialize::<_, CreateOrGetRequest>(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data if path != "." => {
+                    InvalidRequest::member(path, inner)
+                }
+                _ => InvalidRequest::syntax(&inner),
+            }
+        })
+    });
+    match tracked {
+        Err(error) => error,
+        // Both passes read the same bytes with the same types, so this cannot happen.
+        Ok(_) => InvalidRequest {
+            member: None,
+            message: "malformed request body".into(),
+        },
     }
 }
 
