@@ -286,9 +286,16 @@ fn describe(kind: &ErrorKind) -> String {
 /// The caller a verified token describes.
 fn caller_of(claims: Claims) -> Result<Caller, TokenError> {
     let required = |value: Option<String>, claim: &str| {
-        value
+        let value = value
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| TokenError::new(format!("the access token has no {claim} claim")))
+            .ok_or_else(|| TokenError::new(format!("the access token has no {claim} claim")))?;
+        // Ids become store keys; no store can be asked to hold a control character.
+        if value.chars().any(char::is_control) {
+            return Err(TokenError::new(format!(
+                "the access token's {claim} claim contains a control character"
+            )));
+        }
+        Ok(value)
     };
     let tenant = required(claims.tid, "tid")?;
     let user = required(claims.oid, "oid")?;
@@ -445,6 +452,16 @@ mod tests {
             (caller.clone(), unix_now() + 60),
         );
         assert_eq!(verifier.verify("remembered.token.text"), Ok(caller));
+    }
+
+    #[test]
+    fn a_tenant_or_object_id_with_a_control_character_is_refused() {
+        let verifier = TokenVerifier::hs256(SECRET);
+        for (tenant, user) in [("t\u{0}", "u"), ("t", "u\n")] {
+            let token = mint_hs256(SECRET, &TokenSpec::delegated(tenant, user)).unwrap();
+            let error = verifier.verify(&token).unwrap_err();
+            assert!(error.to_string().contains("control character"), "{error}");
+        }
     }
 
     #[test]
