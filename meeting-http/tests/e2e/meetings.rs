@@ -1,55 +1,7 @@
 //! The operation over the wire: the seed, the profiles, the key, GET and DELETE.
 
 use super::*;
-use meeting_core::{DialIn, Settings};
-
-/// Members the server generates: compared by format, not value.
-const GENERATED: &[&str] = &[
-    "creationDateTime",
-    "joinWebUrl",
-    "audioConferencing.conferenceId",
-    "audioConferencing.dialinUrl",
-    "chatInfo.threadId",
-    "videoTeleconferenceId",
-    "id",
-];
-
-/// The seed's attendee displayName came from Graph's directory; attendees are
-/// returned as sent, so it is `null` here. The one expected difference.
-const DIRECTORY_LOOKUP: &str = "participants.attendees[0].identity.user.displayName";
-
-fn assert_same_shape(expected: &Value, actual: &Value, path: &str) {
-    if GENERATED.contains(&path) {
-        assert!(actual.is_string(), "{path} is a string: {actual}");
-        return;
-    }
-    if path == DIRECTORY_LOOKUP {
-        assert_eq!(*actual, Value::Null, "{path}: attendees come back as sent");
-        return;
-    }
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            let e_keys: Vec<&String> = e.keys().collect();
-            let a_keys: Vec<&String> = a.keys().collect();
-            assert_eq!(a_keys, e_keys, "members and their order at {path:?}");
-            for (key, value) in e {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                assert_same_shape(value, &a[key], &child);
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            assert_eq!(a.len(), e.len(), "length of {path}");
-            for (i, (e, a)) in e.iter().zip(a).enumerate() {
-                assert_same_shape(e, a, &format!("{path}[{i}]"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "value of {path}"),
-    }
-}
+use meeting_tests::seed;
 
 /// The seed's organizer, as a token would name them.
 fn seed_token() -> String {
@@ -60,15 +12,7 @@ fn seed_token() -> String {
 }
 
 fn seed_service() -> MeetingService {
-    memory_service().with_settings(Settings {
-        join_base_url: "https://devspaces.skype.com".into(),
-        dial_in: Some(DialIn {
-            toll_number: "555-749-0000".into(),
-            base_url: meeting_core::DEFAULT_DIALIN_BASE_URL.into(),
-        }),
-        video_interop: true,
-        ..Settings::default()
-    })
+    memory_service().with_settings(seed::settings())
 }
 
 #[tokio::test]
@@ -106,7 +50,8 @@ async fn seed_request_on_beta_returns_200_and_the_seed_shape_with_odata_context_
         .as_object_mut()
         .unwrap()
         .shift_remove("@odata.context");
-    assert_same_shape(&expected, &actual, "");
+    // The clock is the real one here, so creationDateTime is generated too.
+    seed::assert_same_shape(&expected, &actual, &["creationDateTime"]);
 
     // Generated members by format.
     let created = actual["creationDateTime"].as_str().unwrap();

@@ -3,36 +3,11 @@
 
 use super::*;
 use meeting_core::testing::{ManualClock, SequentialIds};
-use meeting_core::DialIn;
-
-const SEED_REQUEST: &str = include_str!("../../fixtures/seed-request.json");
-const SEED_RESPONSE: &str = include_str!("../../fixtures/seed-response.json");
-
-/// Members whose values the server generates: compared by format, not value.
-const GENERATED: &[&str] = &[
-    "joinWebUrl",
-    "audioConferencing.conferenceId",
-    "audioConferencing.dialinUrl",
-    "chatInfo.threadId",
-    "videoTeleconferenceId",
-    "id",
-];
-
-/// The seed's attendee has a displayName Graph looked up in its directory; this
-/// service returns attendees as sent, so the name is `null`.
-const DIRECTORY_LOOKUP: &str = "participants.attendees[0].identity.user.displayName";
+use meeting_tests::seed;
 
 fn seed_service() -> MeetingService {
     MeetingService::new(Arc::new(MemoryStore::new()))
-        .with_settings(Settings {
-            join_base_url: "https://devspaces.skype.com".into(),
-            dial_in: Some(DialIn {
-                toll_number: "555-749-0000".into(),
-                base_url: meeting_core::DEFAULT_DIALIN_BASE_URL.into(),
-            }),
-            video_interop: true,
-            ..Settings::default()
-        })
+        .with_settings(seed::settings())
         .with_clock(Arc::new(ManualClock::at("2020-02-06T01:50:10.7396692Z")))
         .with_ids(Arc::new(SequentialIds::new()))
 }
@@ -43,61 +18,23 @@ fn seed_caller() -> Caller {
         .with_upn("test1@contoso.com")
 }
 
-/// Compares members, their order, JSON types and values; generated members by type only.
-fn assert_same_shape(expected: &Value, actual: &Value, path: &str) {
-    if GENERATED.contains(&path) {
-        assert!(actual.is_string(), "{path} is a string");
-        return;
-    }
-    if path == DIRECTORY_LOOKUP {
-        assert_eq!(
-            *actual,
-            Value::Null,
-            "{path}: attendees are returned as sent"
-        );
-        return;
-    }
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            let e_keys: Vec<&String> = e.keys().collect();
-            let a_keys: Vec<&String> = a.keys().collect();
-            assert_eq!(a_keys, e_keys, "members and their order at {path:?}");
-            for (key, value) in e {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                assert_same_shape(value, &a[key], &child);
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            assert_eq!(a.len(), e.len(), "length of {path}");
-            for (i, (e, a)) in e.iter().zip(a).enumerate() {
-                assert_same_shape(e, a, &format!("{path}[{i}]"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "value of {path}"),
-    }
-}
-
 #[tokio::test]
 async fn seed_request_yields_the_seed_response() {
     let service = seed_service();
     let outcome = service
-        .create_or_get(&seed_caller(), Profile::Beta, request(SEED_REQUEST))
+        .create_or_get(&seed_caller(), Profile::Beta, request(seed::REQUEST))
         .await
         .unwrap();
     assert!(outcome.is_created());
     let actual = to_value(outcome.meeting());
 
-    let mut expected: Value = serde_json::from_str(SEED_RESPONSE).unwrap();
+    let mut expected: Value = serde_json::from_str(seed::RESPONSE).unwrap();
     // The library's meeting has no @odata.context: the HTTP front adds it, first.
     expected
         .as_object_mut()
         .unwrap()
         .shift_remove("@odata.context");
-    assert_same_shape(&expected, &actual, "");
+    seed::assert_same_shape(&expected, &actual, &[]);
 
     // The generated members, by format.
     let thread = actual["chatInfo"]["threadId"].as_str().unwrap();
@@ -137,7 +74,7 @@ async fn seed_request_yields_the_seed_response() {
 #[tokio::test]
 async fn seed_start_and_end_come_back_as_the_identical_strings() {
     let meeting = seed_service()
-        .create_or_get(&seed_caller(), Profile::Beta, request(SEED_REQUEST))
+        .create_or_get(&seed_caller(), Profile::Beta, request(seed::REQUEST))
         .await
         .unwrap()
         .into_meeting();
