@@ -67,24 +67,27 @@ pub fn time_batches<I, O>(
 /// Wall time from the moment every thread is ready to the moment the last
 /// finishes `iters` hits: clone a request, createOrGet it, drop the outcome.
 ///
-/// Each thread takes its own slice of `requests`, as independent clients have
-/// their own meetings: two threads on the same meetings would also measure
-/// their `Arc` counts bouncing between cores, which real traffic rarely does.
+/// Each thread takes its own slice of `requests` and its own [`Caller`](meeting_core::Caller),
+/// as independent clients have their own meetings and tokens: threads sharing
+/// them would also measure `Arc` counts bouncing between cores, which real
+/// traffic rarely does.
 pub fn parallel_hits(
     service: &MeetingService,
     requests: &[CreateOrGetRequest],
     threads: usize,
     iters: u64,
 ) -> Duration {
-    let caller = crate::seed::caller();
     let barrier = Barrier::new(threads);
     let share = requests.len() / threads;
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
-                let (caller, barrier) = (&caller, &barrier);
+                let barrier = &barrier;
                 let own = &requests[thread * share..(thread + 1) * share];
                 scope.spawn(move || {
+                    // Its own caller too: as each request has its own token, so
+                    // threads never share the ids' reference counts.
+                    let caller = &crate::seed::caller();
                     barrier.wait();
                     let start = Instant::now();
                     for i in 0..iters as usize {
