@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dashmap::DashMap;
-use meeting_bench::run::{parallel_hits, ready, time_batches};
+use meeting_bench::run::{parallel, parallel_hits, ready, time_batches};
 use meeting_bench::seed::{self, caller, key, key_only_request};
 use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingService, OnlineMeeting, Profile};
 use std::sync::Arc;
@@ -107,7 +107,7 @@ fn hit_latency(c: &mut Criterion) {
 }
 
 fn threads(c: &mut Criterion) {
-    let (service, _store) = seed::populated_service(SMALL);
+    let (service, store) = seed::populated_service(SMALL);
     let requests: Vec<CreateOrGetRequest> = (0..SMALL).map(key_only_request).collect();
 
     // An iteration is one hit per thread: the time per iteration stays flat
@@ -117,6 +117,38 @@ fn threads(c: &mut Criterion) {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_function(name, |b| {
             b.iter_custom(|iters| parallel_hits(&service, &requests, threads, iters))
+        });
+    }
+    group.finish();
+
+    // The same on a bare DashMap (get and `Arc` clone, disjoint keys): the
+    // ceiling its per-shard read locks, written by every get, leave.
+    let map: DashMap<MeetingKey, Arc<OnlineMeeting>> = (0..SMALL)
+        .map(|n| {
+            let key = key(n);
+            let meeting = ready(meeting_core::MeetingStore::get_by_key(&*store, &key))
+                .expect("in memory")
+                .expect("stored");
+            (key, meeting)
+        })
+        .collect();
+    let keys: Vec<MeetingKey> = (0..SMALL).map(key).collect();
+    let mut group = c.benchmark_group("scaling_threads_raw_map");
+    for (name, threads) in [("baseline_1_thread", 1), ("2_threads", 2)] {
+        group.throughput(Throughput::Elements(threads as u64));
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let share = keys.len() / threads;
+                parallel(threads, |thread| {
+                    let (own, map) = (&keys[thread * share..(thread + 1) * share], &map);
+                    move || {
+                        for i in 0..iters as usize {
+                            let key = &own[(i * 7) % own.len()];
+                            std::hint::black_box(map.get(key).map(|m| Arc::clone(&m)));
+                        }
+                    }
+                })
+            })
         });
     }
     group.finish();

@@ -77,26 +77,40 @@ pub fn parallel_hits(
     threads: usize,
     iters: u64,
 ) -> Duration {
-    let barrier = Barrier::new(threads);
     let share = requests.len() / threads;
+    parallel(threads, |thread| {
+        let own = &requests[thread * share..(thread + 1) * share];
+        // Its own caller too: as each request has its own token, so threads
+        // never share the ids' reference counts.
+        let caller = crate::seed::caller();
+        move || {
+            for i in 0..iters as usize {
+                let request = own[(i * 7) % own.len()].clone();
+                black_box(
+                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit"),
+                );
+            }
+        }
+    })
+}
+
+/// Wall time from the moment every thread is ready (each has run
+/// `prepare(thread)`) to the moment the last finishes the work it returned.
+pub fn parallel<P, W>(threads: usize, prepare: P) -> Duration
+where
+    P: Fn(usize) -> W + Sync,
+    W: FnOnce(),
+{
+    let barrier = Barrier::new(threads);
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
-                let barrier = &barrier;
-                let own = &requests[thread * share..(thread + 1) * share];
+                let (barrier, prepare) = (&barrier, &prepare);
                 scope.spawn(move || {
-                    // Its own caller too: as each request has its own token, so
-                    // threads never share the ids' reference counts.
-                    let caller = &crate::seed::caller();
+                    let work = prepare(thread);
                     barrier.wait();
                     let start = Instant::now();
-                    for i in 0..iters as usize {
-                        let request = own[(i * 7) % own.len()].clone();
-                        black_box(
-                            ready(service.create_or_get(caller, Profile::Beta, request))
-                                .expect("a hit"),
-                        );
-                    }
+                    work();
                     (start, Instant::now())
                 })
             })
