@@ -87,9 +87,19 @@ pub(crate) fn join_web_url(base: &str, thread_id: &str, tenant: &str, organizer:
     url.push_str("/l/meetup-join/");
     push_encoded(&mut url, thread_id);
     url.push_str("/0?context=");
-    let context = serde_json::json!({ "Tid": tenant, "Oid": organizer }).to_string();
+    let context =
+        serde_json::to_string(&JoinContext { tenant, organizer }).expect("two strings serialize");
     push_encoded(&mut url, &context);
     url
+}
+
+/// The join URL's `context`: `{"Tid":"…","Oid":"…"}`.
+#[derive(serde::Serialize)]
+struct JoinContext<'a> {
+    #[serde(rename = "Tid")]
+    tenant: &'a str,
+    #[serde(rename = "Oid")]
+    organizer: &'a str,
 }
 
 /// `<dial-in base>/<uuid>?id=<conferenceId>`.
