@@ -16,8 +16,12 @@ pub(crate) enum Error {
     },
     #[error("the pool size must be at least 1")]
     EmptyPool,
-    #[error("the connection string asks for TLS (sslmode=require), but this build of meeting-store-postgres has no TLS support: use sslmode=disable or sslmode=prefer on a trusted network (loopback, private link), or connect through a TLS-terminating proxy")]
-    TlsUnsupported,
+    #[error("the connection string asks for TLS (sslmode={0}), but this build of meeting-store-postgres has no TLS support: build it with its cargo feature `tls` (on by default), or use sslmode=disable or sslmode=prefer on a trusted network (loopback, private link)")]
+    #[cfg_attr(feature = "tls", allow(dead_code))]
+    TlsUnsupported(&'static str),
+    #[error("TLS to PostgreSQL cannot be set up: {0}")]
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Tls(String),
     #[error("the database's encoding is {0}, but the meeting store needs UTF8: create the database with ENCODING 'UTF8'")]
     NotUtf8(String),
     #[error("the database has meeting store schema version {found}, which this build does not know (it knows versions up to {known}); nothing was changed: run a newer meeting-store-postgres")]
@@ -86,11 +90,17 @@ fn describe(error: &tokio_postgres::Error) -> String {
         return format!("{} (SQLSTATE {})", db.message(), db.code().code());
     }
     let mut text = error.to_string();
+    let tls = text == TLS_HANDSHAKE;
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
+    }
+    if tls {
+        text.push_str(
+            " (check the URL's sslmode and sslrootcert against the server's certificate)",
+        );
     }
     text
 }
@@ -117,7 +127,8 @@ impl Error {
             Error::BadUrl(_)
             | Error::BadParameter { .. }
             | Error::EmptyPool
-            | Error::TlsUnsupported
+            | Error::TlsUnsupported(_)
+            | Error::Tls(_)
             | Error::NotUtf8(_)
             | Error::NewerSchema { .. } => Class::Incompatible,
             Error::Corrupt { .. } | Error::Serialize(_) | Error::Nul(_) | Error::PoolBuild(_) => {
@@ -144,6 +155,9 @@ impl Error {
 pub(crate) fn classify(error: &tokio_postgres::Error) -> Class {
     if let Some(code) = error.code() {
         return classify_code(code);
+    }
+    if let Some(class) = classify_tls(error) {
+        return class;
     }
     if error.is_closed() || has_io_source(error) {
         return Class::Unavailable;
@@ -191,6 +205,36 @@ fn classify_code(code: &SqlState) -> Class {
     }
     Class::Internal
 }
+
+/// The driver's "error performing TLS handshake": a certificate that fails
+/// verification, a handshake rustls refuses, or a server that declines TLS
+/// under `require` is the configuration's fault (incompatible); a connection
+/// lost during the handshake is unavailable.
+fn classify_tls(error: &tokio_postgres::Error) -> Option<Class> {
+    if error.to_string() != TLS_HANDSHAKE {
+        return None;
+    }
+    let cause = std::error::Error::source(error)?;
+    let Some(io) = cause.downcast_ref::<std::io::Error>() else {
+        // The driver's own words: "server does not support TLS".
+        return Some(Class::Incompatible);
+    };
+    #[cfg(feature = "tls")]
+    if io
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return Some(Class::Incompatible);
+    }
+    // ServerName refused the host name: a configuration fault too.
+    if io.kind() == std::io::ErrorKind::InvalidInput {
+        return Some(Class::Incompatible);
+    }
+    Some(Class::Unavailable)
+}
+
+/// How tokio-postgres words every TLS failure while connecting.
+const TLS_HANDSHAKE: &str = "error performing TLS handshake";
 
 fn has_io_source(error: &tokio_postgres::Error) -> bool {
     let mut source = std::error::Error::source(error);

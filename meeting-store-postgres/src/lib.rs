@@ -18,9 +18,8 @@
 //!   and left untouched.
 //! - **Configuration** comes from the URL (`postgres://user:password@host:port/db?…`,
 //!   every libpq-style parameter that tokio-postgres knows, plus this crate's
-//!   `pool_size` and `isolation`). `options=-c search_path=…` picks a schema.
-//!   This build has no TLS: `sslmode=prefer` (the default) connects in plain
-//!   text, `sslmode=require` is refused with advice.
+//!   `pool_size` and `isolation`, and `sslmode`/`sslrootcert` as below).
+//!   `options=-c search_path=…` picks a schema.
 //!
 //! ```no_run
 //! use meeting_store_postgres::PostgresStore;
@@ -39,17 +38,44 @@
 //!
 //! Statements are prepared once per connection and cached, so a pooler in
 //! transaction mode (PgBouncer's `pool_mode=transaction` before 1.21) does not fit.
+//!
+//! # TLS
+//!
+//! With the cargo feature `tls` (on by default: rustls, ring provider), the
+//! URL's `sslmode` follows libpq, except that `require` never skips verification:
+//!
+//! | `sslmode` | encryption | certificate check |
+//! | --- | --- | --- |
+//! | `disable` | none | none |
+//! | `prefer` (default) | TLS if the server offers it, else plain text | none (as libpq: an attacker who can intercept could as well refuse TLS) |
+//! | `require` | TLS, or no connection | with `sslrootcert=FILE`: the chain to FILE's CAs, not the name (libpq's behaviour when a root file exists); without it: the chain to the platform's trusted roots **and** the host name (libpq would check nothing) |
+//! | `verify-ca` | TLS | as `require` |
+//! | `verify-full` | TLS | the chain (to FILE, else the platform's roots) and the host name (or IP address) in the URL |
+//!
+//! `sslrootcert` is the path of a PEM file of CA certificates (percent-encoded
+//! in the URL where needed), or `system` for the platform's trusted roots. Unix
+//! sockets never use TLS (PostgreSQL offers none there). A certificate that
+//! fails verification, or a server that refuses TLS under `require`, is
+//! [`StoreError::Incompatible`]: retrying will not help, the URL or the server
+//! must change. Unlike libpq, `prefer` does not retry in plain text after a
+//! failed TLS handshake (only after the server declines TLS); use `disable`
+//! for such a server.
+//!
+//! Without the feature, `prefer` connects in plain text and `require`,
+//! `verify-ca` and `verify-full` are refused ([`StoreError::Incompatible`])
+//! with a message saying to enable `tls`.
 
 #![warn(missing_docs)]
 
 mod error;
 mod options;
 mod schema;
+mod tls;
 
 pub use options::{Isolation, PostgresOptions, UnknownIsolation};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime};
+use deadpool_postgres::{ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime};
 use error::{Class, Error};
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
@@ -58,9 +84,9 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Config, NoTls, Row};
+use tokio_postgres::{Config, Row};
 
 const SELECT_BY_KEY: &str =
     "SELECT meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
@@ -122,14 +148,13 @@ impl PostgresStore {
     }
 
     async fn open(url: &str, mut options: PostgresOptions) -> Result<PostgresStore, Error> {
-        let url = options::take_store_parameters(url, &mut options)?;
+        let (url, tls) = options::take_store_parameters(url, &mut options)?;
         if options.pool_size == 0 {
             return Err(Error::EmptyPool);
         }
         let mut config: Config = url.parse().map_err(Error::BadUrl)?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(Error::TlsUnsupported);
-        }
+        let tls_mode = tls.effective_mode(config.get_ssl_mode());
+        config.ssl_mode(tls_mode.driver_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
@@ -149,14 +174,15 @@ impl PostgresStore {
         config.options(startup);
         let target = describe_target(&config);
 
-        let manager = Manager::from_config(
+        let manager = tls::manager(
             config,
-            NoTls,
+            tls_mode,
+            tls.root_cert.as_ref(),
             // Fast: a dead connection is noticed by its closed socket, not by a test query per call.
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
-        );
+        )?;
         let pool = Pool::builder(manager)
             .max_size(options.pool_size)
             .runtime(Runtime::Tokio1)

@@ -1,6 +1,7 @@
 //! Settings of a [`PostgresStore`](crate::PostgresStore), and the ones read from its URL.
 
 use crate::error::Error;
+use crate::tls::{RootCert, TlsMode, TlsSettings};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -102,20 +103,38 @@ impl FromStr for Isolation {
 }
 
 /// Takes this crate's own parameters (`pool_size`, `isolation`) out of a
-/// `postgres://` URL into `options`, and returns the rest for the driver,
+/// `postgres://` URL into `options`, and the TLS ones (`sslmode`, which the
+/// driver knows only up to `require`, and `sslrootcert`, which it does not
+/// know) into the returned [`TlsSettings`]; returns the rest for the driver,
 /// which refuses parameters it does not know.
 pub(crate) fn take_store_parameters(
     url: &str,
     options: &mut PostgresOptions,
-) -> Result<String, Error> {
+) -> Result<(String, TlsSettings), Error> {
+    let mut tls = TlsSettings::default();
     let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
     let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {
-        return Ok(url.to_owned());
+        return Ok((url.to_owned(), tls));
     };
     let mut kept = Vec::new();
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         match name {
+            "sslmode" => tls.mode = Some(TlsMode::parse(&decode(value))?),
+            "sslrootcert" => {
+                let value = decode(value);
+                tls.root_cert = Some(match value.as_str() {
+                    "" => {
+                        return Err(Error::BadParameter {
+                            name: "sslrootcert",
+                            value,
+                            expected: "the path of a PEM file of CA certificates, or system",
+                        })
+                    }
+                    "system" => RootCert::System,
+                    _ => RootCert::File(value.into()),
+                });
+            }
             "pool_size" => {
                 options.pool_size = value.parse().map_err(|_| Error::BadParameter {
                     name: "pool_size",
@@ -133,11 +152,19 @@ pub(crate) fn take_store_parameters(
             _ => kept.push(pair),
         }
     }
-    Ok(if kept.is_empty() {
+    let rest = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
-    })
+    };
+    Ok((rest, tls))
+}
+
+/// A URL query value, percent-decoded (`%20` for a space in a path).
+fn decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -147,20 +174,45 @@ mod tests {
     #[test]
     fn url_parameters_of_the_store_are_taken_and_the_rest_kept() {
         let mut options = PostgresOptions::default();
-        let rest = take_store_parameters(
-            "postgres://u@h:5432/db?pool_size=3&sslmode=disable&isolation=serializable",
+        let (rest, tls) = take_store_parameters(
+            "postgres://u@h:5432/db?pool_size=3&connect_timeout=2&sslmode=disable&isolation=serializable",
             &mut options,
         )
         .unwrap();
-        assert_eq!(rest, "postgres://u@h:5432/db?sslmode=disable");
+        assert_eq!(rest, "postgres://u@h:5432/db?connect_timeout=2");
         assert_eq!(options.pool_size, 3);
         assert_eq!(options.isolation, Isolation::Serializable);
+        assert_eq!(tls.mode, Some(TlsMode::Disable));
+    }
+
+    #[test]
+    fn tls_parameters_are_taken_for_the_connector() {
+        let mut options = PostgresOptions::default();
+        let (rest, tls) = take_store_parameters(
+            "postgres://h/db?sslmode=verify-full&sslrootcert=/etc/my%20ca.pem",
+            &mut options,
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://h/db");
+        assert_eq!(tls.mode, Some(TlsMode::VerifyFull));
+        assert_eq!(tls.root_cert, Some(RootCert::File("/etc/my ca.pem".into())));
+        let (_, tls) =
+            take_store_parameters("postgres://h/db?sslrootcert=system", &mut options).unwrap();
+        assert_eq!(tls.root_cert, Some(RootCert::System));
+        assert_eq!(tls.mode, None);
+        for url in [
+            "postgres://h/db?sslmode=allow",
+            "postgres://h/db?sslrootcert=",
+        ] {
+            let error = take_store_parameters(url, &mut options).unwrap_err();
+            assert!(matches!(error, Error::BadParameter { .. }), "{url}");
+        }
     }
 
     #[test]
     fn a_url_with_only_store_parameters_loses_its_query() {
         let mut options = PostgresOptions::default();
-        let rest =
+        let (rest, _) =
             take_store_parameters("postgresql://h/db?isolation=read_committed", &mut options)
                 .unwrap();
         assert_eq!(rest, "postgresql://h/db");
@@ -171,7 +223,7 @@ mod tests {
     fn a_key_value_string_is_left_to_the_driver() {
         let mut options = PostgresOptions::default();
         let text = "host=/tmp dbname=x";
-        assert_eq!(take_store_parameters(text, &mut options).unwrap(), text);
+        assert_eq!(take_store_parameters(text, &mut options).unwrap().0, text);
     }
 
     #[test]

@@ -153,7 +153,8 @@ async fn an_unreachable_server_is_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
     let cases = [
-        ("postgres://h/db?sslmode=require", "sslmode"),
+        ("postgres://h/db?sslmode=allow", "sslmode"),
+        ("postgres://h/db?sslrootcert=", "sslrootcert"),
         ("postgres://h/db?pool_size=0", "pool size"),
         ("postgres://h/db?pool_size=lots", "pool_size"),
         ("postgres://h/db?isolation=chaos", "isolation"),

@@ -142,14 +142,19 @@ pub struct ClusterOptions {
     pub fsync: bool,
     /// The server's `max_connections`.
     pub max_connections: u32,
+    /// TLS: `ssl = on`, with a server certificate (for `127.0.0.1` and
+    /// `localhost`) from a CA made for the cluster ([`Cluster::ca`]), by the
+    /// `openssl` command.
+    pub ssl: bool,
 }
 
 impl ClusterOptions {
-    /// Fast and roomy: fsync off, 300 connections.
+    /// Fast and roomy: fsync off, 300 connections, no TLS.
     pub fn for_tests() -> Self {
         ClusterOptions {
             fsync: false,
             max_connections: 300,
+            ssl: false,
         }
     }
 }
@@ -163,6 +168,7 @@ pub struct Cluster {
     port: u16,
     as_postgres: bool,
     watcher: Option<Child>,
+    ca: Option<PathBuf>,
 }
 
 impl Cluster {
@@ -188,6 +194,7 @@ impl Cluster {
             port,
             as_postgres,
             watcher: None,
+            ca: None,
         };
         cluster.run(
             "initdb",
@@ -211,6 +218,26 @@ impl Cluster {
             options.max_connections,
             if options.fsync { "on" } else { "off" },
         );
+        let mut settings = settings;
+        if options.ssl {
+            let tls = cluster.directory()?.join("tls");
+            std::fs::create_dir(&tls).map_err(|e| format!("cannot make {}: {e}", tls.display()))?;
+            let ca = make_ca(&tls, "cluster-ca")?;
+            let (cert, key) = make_server_certificate(&tls, "cluster-ca")?;
+            if as_postgres {
+                let (uid, gid) = postgres_user()?;
+                for file in [&tls, &cert, &key] {
+                    std::os::unix::fs::chown(file, Some(uid), Some(gid))
+                        .map_err(|e| format!("cannot hand {} to postgres: {e}", file.display()))?;
+                }
+            }
+            settings.push_str(&format!(
+                "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+                cert.display(),
+                key.display()
+            ));
+            cluster.ca = Some(ca);
+        }
         let conf = cluster.data.join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf)
             .map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
@@ -224,6 +251,17 @@ impl Cluster {
     /// The URL of database `name`, as the superuser `postgres`.
     pub fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The PEM file of the CA that signed the server's certificate, when
+    /// the cluster was started with [`ClusterOptions::ssl`].
+    pub fn ca(&self) -> Option<&Path> {
+        self.ca.as_deref()
+    }
+
+    /// The server's port on `127.0.0.1`.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server's loopback address.
@@ -365,6 +403,108 @@ fn find_binaries() -> Result<PathBuf, String> {
         .pop()
         .map(|(_, bin)| bin)
         .ok_or_else(|| "no /usr/lib/postgresql/*/bin/initdb".to_owned())
+}
+
+fn openssl(args: &[&str]) -> Result<(), String> {
+    let output = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run openssl (install it for the TLS tests): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl {args:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A self-signed CA (P-256) in `dir`: `NAME.pem` (returned) and `NAME.key`.
+pub fn make_ca(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let (pem, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        &format!("/CN={name}"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        path_str(&key)?,
+        "-out",
+        path_str(&pem)?,
+    ])?;
+    Ok(pem)
+}
+
+/// A server certificate for `127.0.0.1` and `localhost`, signed by the CA
+/// `ca` that [`make_ca`] made in `dir`: `(server.crt, server.key)`, the key
+/// mode 0600 as PostgreSQL demands.
+pub fn make_server_certificate(dir: &Path, ca: &str) -> Result<(PathBuf, PathBuf), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let (cert, key, request, extensions) = (
+        dir.join("server.crt"),
+        dir.join("server.key"),
+        dir.join("server.csr"),
+        dir.join("server.ext"),
+    );
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        path_str(&key)?,
+        "-out",
+        path_str(&request)?,
+    ])?;
+    std::fs::write(
+        &extensions,
+        "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n",
+    )
+    .map_err(|e| format!("cannot write {}: {e}", extensions.display()))?;
+    let (ca_pem, ca_key) = (dir.join(format!("{ca}.pem")), dir.join(format!("{ca}.key")));
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-set_serial",
+        "2",
+        "-in",
+        path_str(&request)?,
+        "-CA",
+        path_str(&ca_pem)?,
+        "-CAkey",
+        path_str(&ca_key)?,
+        "-extfile",
+        path_str(&extensions)?,
+        "-out",
+        path_str(&cert)?,
+    ])?;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make {} private: {e}", key.display()))?;
+    Ok((cert, key))
 }
 
 fn running_as_root() -> bool {

@@ -1,0 +1,188 @@
+//! TLS to a real server started with `ssl = on` and a certificate from a CA
+//! made for the test: the URL's sslmode and sslrootcert, and proof from the
+//! server (`pg_stat_ssl`) of which sessions are encrypted.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingStore, Outcome, StoreError};
+use meeting_store_postgres::PostgresStore;
+use std::sync::OnceLock;
+use support::{Cluster, ClusterOptions, Server};
+
+/// One TLS cluster for this binary, stopped by its watcher when the process ends.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        match Cluster::start(ClusterOptions {
+            ssl: true,
+            ..ClusterOptions::for_tests()
+        }) {
+            Ok(cluster) => Server::Local(cluster),
+            Err(why) => support::no_postgres(&why),
+        }
+    })
+}
+
+fn ca() -> String {
+    let cluster = server().cluster().expect("a local cluster");
+    cluster
+        .ca()
+        .expect("the cluster's CA")
+        .display()
+        .to_string()
+}
+
+/// A fresh database's URL with `query` appended.
+async fn url(query: &str) -> String {
+    let url = support::fresh_database_on(server()).await;
+    format!("{url}?{query}")
+}
+
+/// Whether the server says each of the sessions named `application` is
+/// encrypted; asked over a plain-text connection of its own.
+async fn sessions_encrypted(application: &str) -> Vec<bool> {
+    let admin = format!("{}?sslmode=disable", server().admin_url());
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the maintenance database");
+    tokio::spawn(connection);
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    assert_eq!(ssl, "on", "the test server runs with ssl = on");
+    let rows = client
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid \
+             WHERE a.application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap();
+    let encrypted: Vec<bool> = rows.iter().map(|row| row.get(0)).collect();
+    assert!(!encrypted.is_empty(), "no session named {application}");
+    encrypted
+}
+
+/// A create, then a get of the same key: one meeting.
+async fn round_trip(store: &PostgresStore, external_id: &str) {
+    let k = key("tenant", "user", external_id);
+    let created = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+    let Outcome::Created(meeting) = created else {
+        panic!("a fresh database has no meeting yet");
+    };
+    let again = store
+        .create_or_get(&k, &|| sample_meeting(&k, 2))
+        .await
+        .unwrap();
+    assert!(matches!(again, Outcome::Existing(ref m) if m.id == meeting.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_with_the_servers_ca_encrypts_every_session() {
+    let url = url(&format!(
+        "sslmode=require&sslrootcert={}&application_name=tls_require",
+        ca()
+    ))
+    .await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    round_trip(&store, "a").await;
+    assert!(sessions_encrypted("tls_require")
+        .await
+        .iter()
+        .all(|&ssl| ssl));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_full_checks_the_name_and_verify_ca_does_not() {
+    let port = server().cluster().unwrap().port();
+    // The certificate names 127.0.0.1 and localhost; the host name given is
+    // neither, and hostaddr takes the connection to the server all the same.
+    let database = support::fresh_database_on(server()).await;
+    let name = database.rsplit('/').next().unwrap().to_owned();
+    let other_name = |mode: &str| {
+        format!(
+            "postgres://postgres@db.invalid:{port}/{name}?hostaddr=127.0.0.1&sslmode={mode}&sslrootcert={}&application_name=tls_{}",
+            ca(),
+            mode.replace('-', "_")
+        )
+    };
+    let store = PostgresStore::connect(&other_name("verify-ca"))
+        .await
+        .unwrap();
+    round_trip(&store, "a").await;
+    assert!(sessions_encrypted("tls_verify_ca")
+        .await
+        .iter()
+        .all(|&ssl| ssl));
+
+    let error = PostgresStore::connect(&other_name("verify-full"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(error.to_string().contains("sslrootcert"), "{error}");
+
+    // The right name passes verify-full.
+    let url = url(&format!("sslmode=verify-full&sslrootcert={}", ca())).await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    round_trip(&store, "a").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
+    let other = tempfile::tempdir().unwrap();
+    let wrong_ca = support::make_ca(other.path(), "another-ca").unwrap();
+    let url = url(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        wrong_ca.display()
+    ))
+    .await;
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    let text = error.to_string();
+    assert!(text.contains("TLS"), "{text}");
+    assert!(text.contains("certificate"), "{text}");
+    assert!(text.contains("sslrootcert"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_without_a_root_file_trusts_only_the_platforms_roots() {
+    let error = PostgresStore::connect(&url("sslmode=require").await)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_root_file_is_refused_by_name() {
+    let error = PostgresStore::connect(&url("sslmode=verify-ca&sslrootcert=/no/such/ca.pem").await)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(error.to_string().contains("/no/such/ca.pem"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_stays_in_plain_text_on_a_tls_server() {
+    let store = PostgresStore::connect(&url("sslmode=disable&application_name=tls_disable").await)
+        .await
+        .unwrap();
+    round_trip(&store, "a").await;
+    assert!(sessions_encrypted("tls_disable")
+        .await
+        .iter()
+        .all(|&ssl| !ssl));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefer_the_default_encrypts_when_the_server_offers_tls() {
+    let store = PostgresStore::connect(&url("application_name=tls_prefer").await)
+        .await
+        .unwrap();
+    round_trip(&store, "a").await;
+    assert!(sessions_encrypted("tls_prefer")
+        .await
+        .iter()
+        .all(|&ssl| ssl));
+}
