@@ -9,7 +9,8 @@ pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
 
 /// A caller-chosen meeting key: non-empty, at most 256 Unicode characters, no
 /// control characters (Unicode category Cc). Matched exactly: case-sensitive,
-/// never trimmed or normalised.
+/// never trimmed or normalised. Shared by reference count: every call copies it
+/// into its [`MeetingKey`].
 ///
 /// ```
 /// use meeting_core::ExternalId;
@@ -18,9 +19,9 @@ pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
 /// assert!(ExternalId::new("").is_err());
 /// assert!(ExternalId::new("tab\there").is_err());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ExternalId(String);
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ExternalId(Arc<str>);
 
 /// Why a string is not an [`ExternalId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +54,7 @@ impl ExternalId {
         if count > EXTERNAL_ID_MAX_CHARS {
             return Err(ExternalIdError::TooLong(count));
         }
-        Ok(ExternalId(value))
+        Ok(ExternalId(Arc::from(value)))
     }
 
     /// The key as given.
@@ -69,9 +70,15 @@ impl TryFrom<String> for ExternalId {
     }
 }
 
+impl Serialize for ExternalId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 impl From<ExternalId> for String {
     fn from(id: ExternalId) -> String {
-        id.0
+        id.0.to_string()
     }
 }
 
