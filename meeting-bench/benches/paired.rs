@@ -11,12 +11,11 @@
 //! Not a criterion bench (criterion cannot interleave functions); it writes
 //! `target/meeting-bench/paired_ratios.json` for the report.
 
-use dashmap::DashMap;
 use meeting_bench::plain;
 use meeting_bench::report::{self, ExtraGroup, ExtraRow};
 use meeting_bench::run::{parallel_hits, ready, time_batches};
-use meeting_bench::seed::{self, caller, full_request, key, key_only_request};
-use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingStore, OnlineMeeting, Profile};
+use meeting_bench::seed::{self, caller, full_request, key_only_request};
+use meeting_core::{CreateOrGetRequest, OnlineMeeting, Profile};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,16 +120,7 @@ fn annotation(rows: &mut Vec<ExtraRow>) {
 fn service(rows: &mut Vec<ExtraRow>) {
     const STORED: u64 = 1_000;
     let (service, store) = seed::populated_service(STORED);
-    let keys: Vec<MeetingKey> = (0..STORED).map(key).collect();
-    let map: DashMap<MeetingKey, Arc<OnlineMeeting>> = keys
-        .iter()
-        .map(|key| {
-            let meeting = ready(store.get_by_key(key))
-                .expect("in memory")
-                .expect("stored");
-            (key.clone(), meeting)
-        })
-        .collect();
+    let (keys, map) = seed::stored_map(&store, STORED);
     let caller = caller();
     let (keys, map, service, caller) = (&keys, &map, &service, &caller);
     let raw_hits: Timed<'_> = Box::new({

@@ -1,29 +1,22 @@
 //! The seed's example, and a service that makes meetings of its shape.
 //!
-//! The data files are copies of the spec's fixtures, kept in the crate so that
-//! it builds wherever the repository is cloned.
+//! The fixtures, the organizer and the seed's settings are the cross-crate
+//! tests' (`meeting_tests::seed`); this module adds what the benches need.
 
+use dashmap::DashMap;
 use meeting_core::model::{
     AdditionalMembers, AudioConferencing, ChatInfo, Identity, IdentitySet, MeetingParticipantInfo,
     MeetingParticipants,
 };
 use meeting_core::{
-    Caller, CreateOrGetRequest, DialIn, ExternalId, MeetingKey, MeetingService, ODataTag,
-    OnlineMeeting, Settings, DEFAULT_DIALIN_BASE_URL, SCOPE_READ_WRITE,
+    Caller, CreateOrGetRequest, ExternalId, MeetingKey, MeetingService, MeetingStore, ODataTag,
+    OnlineMeeting, SCOPE_READ_WRITE,
 };
 use meeting_store_memory::MemoryStore;
+pub use meeting_tests::seed::{
+    settings, ORGANIZER as USER, REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE, TENANT,
+};
 use std::sync::{Arc, OnceLock};
-
-/// The seed's example response: a full meeting, `@odata.type` on every object.
-pub const SEED_RESPONSE: &str = include_str!("../data/seed-response.json");
-
-/// The seed's example request.
-pub const SEED_REQUEST: &str = include_str!("../data/seed-request.json");
-
-/// The seed's organizer tenant.
-pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
-/// The seed's organizer.
-pub const USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
 
 /// The seed's organizer as a delegated caller with the scope createOrGet needs.
 pub fn caller() -> Caller {
@@ -66,19 +59,6 @@ pub fn key_only_request(n: u64) -> CreateOrGetRequest {
     CreateOrGetRequest::new(external_id(n))
 }
 
-/// Settings that give a meeting every member the seed's has: dial-in and video.
-pub fn settings() -> Settings {
-    Settings {
-        join_base_url: "https://devspaces.skype.com".to_owned(),
-        dial_in: Some(DialIn {
-            toll_number: "555-749-0000".to_owned(),
-            base_url: DEFAULT_DIALIN_BASE_URL.to_owned(),
-        }),
-        video_interop: true,
-        ..Settings::default()
-    }
-}
-
 /// A service over a fresh memory store, with the system clock and random ids
 /// (what a deployment runs), and the seed's [`settings`].
 pub fn service() -> (MeetingService, Arc<MemoryStore>) {
@@ -97,6 +77,24 @@ pub fn populated_service(count: u64) -> (MeetingService, Arc<MemoryStore>) {
             .expect("creating a meeting in memory succeeds");
     }
     (service, store)
+}
+
+/// The baseline's map: keys `0..count` to the meetings `store` holds for them.
+pub fn stored_map(
+    store: &MemoryStore,
+    count: u64,
+) -> (Vec<MeetingKey>, DashMap<MeetingKey, Arc<OnlineMeeting>>) {
+    let keys: Vec<MeetingKey> = (0..count).map(key).collect();
+    let map = keys
+        .iter()
+        .map(|key| {
+            let meeting = crate::run::ready(store.get_by_key(key))
+                .expect("in memory")
+                .expect("stored");
+            (key.clone(), meeting)
+        })
+        .collect();
+    (keys, map)
 }
 
 /// A copy of `meeting` built member by member, as code that had every value at
