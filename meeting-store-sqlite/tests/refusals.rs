@@ -23,14 +23,20 @@ async fn refuse(path: &Path) -> StoreError {
     error
 }
 
+/// Opening the file at `path` is refused as `Incompatible`, and its bytes do not change.
+async fn refused_untouched(path: &Path) {
+    let before = bytes(path).expect("the file exists");
+    let error = refuse(path).await;
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert_eq!(bytes(path).expect("the file still exists"), before);
+}
+
 #[tokio::test]
 async fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
     let (_directory, path) = database();
     let text: Vec<u8> = b"meetings, one per line\n".repeat(400);
     std::fs::write(&path, &text).unwrap();
-    let error = refuse(&path).await;
-    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_eq!(bytes(&path).as_deref(), Some(&text[..]));
+    refused_untouched(&path).await;
     assert!(sidecars(&path).is_empty(), "no -wal or -shm was created");
 }
 
@@ -40,9 +46,7 @@ async fn a_file_with_a_sqlite_header_and_garbage_after_it_is_refused_and_left_un
     let mut garbage = b"SQLite format 3\0".to_vec();
     garbage.extend((0..8192u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8));
     std::fs::write(&path, &garbage).unwrap();
-    let error = refuse(&path).await;
-    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_eq!(bytes(&path).as_deref(), Some(&garbage[..]));
+    refused_untouched(&path).await;
 }
 
 #[tokio::test]
@@ -58,11 +62,7 @@ async fn a_database_with_a_newer_schema_version_is_refused_and_left_untouched() 
     let raw = Connection::open(&path).unwrap();
     raw.pragma_update(None, "user_version", 2).unwrap();
     drop(raw);
-    let before = bytes(&path).unwrap();
-
-    let error = refuse(&path).await;
-    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_eq!(bytes(&path).unwrap(), before);
+    refused_untouched(&path).await;
 }
 
 #[tokio::test]
@@ -72,10 +72,7 @@ async fn another_applications_database_is_refused_and_left_untouched() {
     raw.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);")
         .unwrap();
     drop(raw);
-    let before = bytes(&path).unwrap();
-    let error = refuse(&path).await;
-    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_eq!(bytes(&path).unwrap(), before);
+    refused_untouched(&path).await;
 }
 
 #[tokio::test]
@@ -142,10 +139,7 @@ async fn refuse_in_read_only_directory(directory: &Path) {
         "the directory must be read-only for this process"
     );
     let existing = directory.join("meetings.db");
-    let before = bytes(&existing).unwrap();
-    let error = refuse(&existing).await;
-    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_eq!(bytes(&existing).unwrap(), before);
+    refused_untouched(&existing).await;
 
     let new = directory.join("new.db");
     let error = refuse(&new).await;
