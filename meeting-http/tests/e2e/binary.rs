@@ -77,6 +77,22 @@ impl Daemon {
     }
 
     /// Everything the daemon has logged so far.
+    /// POSTs `body` to createOrGet under `version` with `token`.
+    async fn create_or_get(&self, version: &str, token: &str, body: &str) -> Reply {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/{version}/me/onlineMeetings/createOrGet",
+                self.base
+            ))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("meetingd answers");
+        Reply::read(response).await
+    }
+
     fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
@@ -127,18 +143,7 @@ async fn development_mode_prints_a_token_that_the_seed_request_works_with() {
         .find_map(|line| line.strip_prefix("export TOKEN="))
         .unwrap_or_else(|| panic!("an export line: {:?}", daemon.stdout))
         .to_owned();
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/beta/me/onlineMeetings/createOrGet",
-            daemon.base
-        ))
-        .bearer_auth(export)
-        .header("content-type", "application/json")
-        .body(SEED_REQUEST)
-        .send()
-        .await
-        .unwrap();
-    let reply = Reply::read(response).await;
+    let reply = daemon.create_or_get("beta", &export, SEED_REQUEST).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
         reply.json()["participants"]["organizer"]["upn"],
@@ -149,8 +154,6 @@ async fn development_mode_prints_a_token_that_the_seed_request_works_with() {
 #[tokio::test]
 async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_refused() {
     let daemon = Daemon::start(&["--store", "memory", "--jwt-hs256-secret", BIN_SECRET]);
-    let client = reqwest::Client::new();
-    let url = format!("{}/v1.0/me/onlineMeetings/createOrGet", daemon.base);
     let user = mint(&[
         "--user",
         USER,
@@ -161,17 +164,9 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
         "--upn",
         "t@contoso.com",
     ]);
-    let reply = Reply::read(
-        client
-            .post(&url)
-            .bearer_auth(&user)
-            .header("content-type", "application/json")
-            .body(r#"{"externalId":"minted"}"#)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = daemon
+        .create_or_get("v1.0", &user, r#"{"externalId":"minted"}"#)
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(
         reply.json()["participants"]["organizer"]["identity"]["user"]["displayName"],
@@ -194,17 +189,9 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
     }
     assert!(!log.contains(&user), "the token never reaches the log");
     let app = mint(&["--user", USER, "--tenant", TENANT, "--app"]);
-    let reply = Reply::read(
-        client
-            .post(&url)
-            .bearer_auth(&app)
-            .header("content-type", "application/json")
-            .body(r#"{"externalId":"minted"}"#)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = daemon
+        .create_or_get("v1.0", &app, r#"{"externalId":"minted"}"#)
+        .await;
     reply.assert_error(403, "Forbidden");
 }
 
