@@ -23,8 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const SECRET: &[u8] = b"e2e-test-secret";
-pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
-pub const USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
+pub use meeting_tests::seed::{ORGANIZER as USER, TENANT};
 pub const OTHER_USER: &str = "0b9e2f6c-1111-4222-8333-944455556666";
 pub use meeting_tests::seed::{REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE};
 

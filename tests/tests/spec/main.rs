@@ -20,8 +20,7 @@ use meeting_store_memory::MemoryStore;
 use serde_json::Value;
 use std::sync::Arc;
 
-pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
-pub const USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
+pub use meeting_tests::seed::{ORGANIZER as USER, TENANT};
 pub const OTHER_USER: &str = "1f35f2e6-9cab-44ad-8d5a-b74c14720000";
 
 /// A delegated work-account caller with `OnlineMeetings.ReadWrite`.
