@@ -9,21 +9,14 @@ use meeting_core::model::{
     MeetingParticipants,
 };
 use meeting_core::{
-    Caller, CreateOrGetRequest, ExternalId, MeetingKey, MeetingService, MeetingStore, ODataTag,
-    OnlineMeeting, SCOPE_READ_WRITE,
+    CreateOrGetRequest, ExternalId, MeetingKey, MeetingService, MeetingStore, ODataTag,
+    OnlineMeeting,
 };
 use meeting_store_memory::MemoryStore;
 pub use meeting_tests::seed::{
-    settings, ORGANIZER as USER, REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE, TENANT,
+    caller, settings, ORGANIZER as USER, REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE, TENANT,
 };
 use std::sync::{Arc, OnceLock};
-
-/// The seed's organizer as a delegated caller with the scope createOrGet needs.
-pub fn caller() -> Caller {
-    Caller::delegated(TENANT, USER, [SCOPE_READ_WRITE])
-        .with_display_name("Tyler Stein")
-        .with_upn("test1@contoso.com")
-}
 
 /// The `n`th distinct `externalId`, as long as the seed's (36 characters).
 pub fn external_id(n: u64) -> ExternalId {

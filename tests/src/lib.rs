@@ -6,7 +6,7 @@
 pub mod seed {
     //! The seed's example request and response (`../shared/spec/fixtures`).
 
-    use meeting_core::{DialIn, Settings};
+    use meeting_core::{Caller, DialIn, Settings, SCOPE_READ_WRITE};
     use serde_json::Value;
 
     /// The seed's example request body.
@@ -17,6 +17,13 @@ pub mod seed {
     pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110000";
     /// The seed's organizer.
     pub const ORGANIZER: &str = "d4a060b5-a8fc-450c-837b-750b2c280000";
+
+    /// The seed's organizer as a delegated caller with the scope createOrGet needs.
+    pub fn caller() -> Caller {
+        Caller::delegated(TENANT, ORGANIZER, [SCOPE_READ_WRITE])
+            .with_display_name("Tyler Stein")
+            .with_upn("test1@contoso.com")
+    }
 
     /// Members whose values the server generates: compared by type, their
     /// format checked by each test.
