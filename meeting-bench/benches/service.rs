@@ -13,13 +13,16 @@ use dashmap::DashMap;
 use meeting_bench::run::{ready, time_batches};
 use meeting_bench::seed::{self, caller, full_request, key, key_only_request};
 use meeting_core::testing::SequentialIds;
-use meeting_core::{MeetingKey, MeetingStore, OnlineMeeting, Outcome, Profile};
+use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingStore, OnlineMeeting, Outcome, Profile};
 use std::hint::black_box;
 use std::sync::Arc;
 
 /// Meetings in the store the hits read; small enough to stay in cache, so the
 /// figures are the code's, not the memory's (`scaling` measures that).
 const STORED: u64 = 1_000;
+
+/// Makes the `n`th request of a kind.
+type MakeRequest = fn(u64) -> CreateOrGetRequest;
 
 fn hits(c: &mut Criterion) {
     let (service, store) = seed::populated_service(STORED);
@@ -50,30 +53,25 @@ fn hits(c: &mut Criterion) {
             )
         })
     });
-    group.bench_function("service_key_only_request", |b| {
-        b.iter_custom(|iters| {
-            time_batches(
-                iters,
-                &mut next,
-                |n| key_only_request(n % STORED),
-                |request| {
-                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit")
-                },
-            )
-        })
-    });
-    group.bench_function("service_seed_request", |b| {
-        b.iter_custom(|iters| {
-            time_batches(
-                iters,
-                &mut next,
-                |n| full_request(n % STORED),
-                |request| {
-                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit")
-                },
-            )
-        })
-    });
+    let requests: [(&str, MakeRequest); 2] = [
+        ("service_key_only_request", key_only_request),
+        ("service_seed_request", full_request),
+    ];
+    for (name, request) in requests {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                time_batches(
+                    iters,
+                    &mut next,
+                    |n| request(n % STORED),
+                    |request| {
+                        ready(service.create_or_get(&caller, Profile::Beta, request))
+                            .expect("a hit")
+                    },
+                )
+            })
+        });
+    }
     // One part of the service's hit path, alone: the owned key a hit builds
     // (the ids are reference counts; the lookup needs no ownership at all).
     group.bench_function("part_owned_key", |b| {

@@ -32,12 +32,7 @@ async fn fixed_members_have_their_graph_values() {
 #[tokio::test]
 async fn members_are_in_the_seed_order_with_the_odata_type_first() {
     let meeting = to_value(create(&service(), r#"{"externalId":"k"}"#).await.meeting());
-    let keys: Vec<&str> = meeting
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = members(&meeting);
     assert_eq!(
         keys,
         [
@@ -60,12 +55,7 @@ async fn members_are_in_the_seed_order_with_the_odata_type_first() {
             "meetingInfo"
         ]
     );
-    let participants: Vec<&str> = meeting["participants"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let participants = members(&meeting["participants"]);
     assert_eq!(
         participants,
         [
@@ -76,13 +66,14 @@ async fn members_are_in_the_seed_order_with_the_odata_type_first() {
             "contributors"
         ]
     );
-    let chat: Vec<&str> = meeting["chatInfo"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let chat = members(&meeting["chatInfo"]);
     assert_eq!(chat, ["@odata.type", "threadId", "messageId"]);
+}
+
+/// An object's member names, in order.
+fn members(object: &Value) -> Vec<&str> {
+    let object = object.as_object().expect("an object");
+    object.keys().map(String::as_str).collect()
 }
 
 /// Every object of a known type carries its `@odata.type` as its first member.
