@@ -579,9 +579,11 @@ impl Relay {
                         while hold.load(Ordering::SeqCst) {
                             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                         }
-                        if read == 0 || client_write.write_all(&chunk[..read]).await.is_err() {
+                        if read == 0 {
                             break;
                         }
+                        // Counted before the client sees them: a caller that has its
+                        // answer must find its round trip already counted.
                         pending.extend_from_slice(&chunk[..read]);
                         // Messages: a type byte, then a big-endian length that counts itself.
                         while pending.len() >= 5 {
@@ -595,6 +597,9 @@ impl Relay {
                                 counter.fetch_add(1, Ordering::SeqCst);
                             }
                             pending.drain(..1 + length);
+                        }
+                        if client_write.write_all(&chunk[..read]).await.is_err() {
+                            break;
                         }
                     }
                 });
