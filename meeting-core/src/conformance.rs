@@ -3,9 +3,10 @@
 //! Each scenario is a public async function taking the store under test; the
 //! [`store_conformance!`](crate::store_conformance) macro turns them all into one
 //! `#[tokio::test]` each. A backend crate invokes the macro once, with an
-//! expression that makes a fresh, empty store per test:
+//! expression that makes a fresh, empty store per test (this is what
+//! `meeting-store-memory` does, so the snippet is compiled and run there):
 //!
-//! ```ignore
+//! ```text
 //! #[cfg(test)]
 //! mod conformance {
 //!     meeting_core::store_conformance!(async { std::sync::Arc::new(MyStore::new()) });
