@@ -73,7 +73,7 @@ fn hit_latency(c: &mut Criterion) {
                         ready(
                             population
                                 .service
-                                .create_or_get(&caller, Profile::Beta, request),
+                                .create_or_get(&caller, Profile::Beta, &request),
                         )
                         .expect("a hit")
                     },

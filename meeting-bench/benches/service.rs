@@ -65,7 +65,7 @@ fn hits(c: &mut Criterion) {
                     &mut next,
                     |n| request(n % STORED),
                     |request| {
-                        ready(service.create_or_get(&caller, Profile::Beta, request))
+                        ready(service.create_or_get(&caller, Profile::Beta, &request))
                             .expect("a hit")
                     },
                 )
@@ -99,7 +99,7 @@ fn creates(c: &mut Criterion) {
     let caller = caller();
     let template = {
         let (service, _store) = seed::service();
-        let outcome = ready(service.create_or_get(&caller, Profile::Beta, full_request(0)))
+        let outcome = ready(service.create_or_get(&caller, Profile::Beta, &full_request(0)))
             .expect("in memory");
         assert!(outcome.is_created());
         outcome.into_meeting()
@@ -135,7 +135,7 @@ fn creates(c: &mut Criterion) {
                 created(ready(service.create_or_get(
                     &caller,
                     Profile::Beta,
-                    request,
+                    &request,
                 )))
             })
         })
@@ -147,7 +147,7 @@ fn creates(c: &mut Criterion) {
                 created(ready(service.create_or_get(
                     &caller,
                     Profile::Beta,
-                    request,
+                    &request,
                 )))
             })
         })

@@ -87,7 +87,7 @@ pub fn parallel_hits(
             for i in 0..iters as usize {
                 let request = own[(i * 7) % own.len()].clone();
                 black_box(
-                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit"),
+                    ready(service.create_or_get(&caller, Profile::Beta, &request)).expect("a hit"),
                 );
             }
         }

@@ -66,7 +66,7 @@ pub fn populated_service(count: u64) -> (MeetingService, Arc<MemoryStore>) {
     let (service, store) = service();
     let caller = caller();
     for n in 0..count {
-        crate::run::ready(service.create_or_get(&caller, Default::default(), full_request(n)))
+        crate::run::ready(service.create_or_get(&caller, Default::default(), &full_request(n)))
             .expect("creating a meeting in memory succeeds");
     }
     (service, store)
@@ -168,7 +168,7 @@ mod tests {
         let outcome = crate::run::ready(service.create_or_get(
             &caller(),
             Default::default(),
-            full_request(0),
+            &full_request(0),
         ))
         .unwrap();
         let meeting = outcome.meeting();

@@ -193,11 +193,11 @@ impl MeetingService {
         &self,
         caller: &Caller,
         profile: Profile,
-        request: CreateOrGetRequest,
+        request: &CreateOrGetRequest,
     ) -> Result<Outcome, Error> {
         caller.authorize(Operation::CreateOrGet)?;
         let external_id = request.validate()?.clone();
-        let organizer_upn = check_organizer(caller, &request)?;
+        let organizer_upn = check_organizer(caller, request)?;
         let schedule = profile.schedule(request.start_date_time, request.end_date_time)?;
 
         let key = MeetingKey {
@@ -207,7 +207,7 @@ impl MeetingService {
         };
         let draft = Draft {
             caller,
-            request: &request,
+            request,
             organizer_upn,
             schedule,
         };
@@ -217,7 +217,7 @@ impl MeetingService {
             .await?;
         if self.settings.strict {
             if let Outcome::Existing(stored) = &outcome {
-                let members = mismatches(&request, stored);
+                let members = mismatches(request, stored);
                 if !members.is_empty() {
                     return Err(Error::ParameterMismatch { members });
                 }

@@ -158,7 +158,7 @@ async fn create_or_get(
         .map_err(|invalid| ApiError::new(GraphCode::BadRequest, invalid.message()))?;
     let outcome = state
         .service
-        .create_or_get(&caller, profile, request)
+        .create_or_get(&caller, profile, &request)
         .await?;
     let status = match profile {
         Profile::V1 if outcome.is_created() => StatusCode::CREATED,

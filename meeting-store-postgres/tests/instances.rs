@@ -42,7 +42,7 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
                 let request = CreateOrGetRequest::new(ExternalId::new(format!("key-{k}")).unwrap());
                 barrier.wait().await;
                 let outcome = service
-                    .create_or_get(&caller, Profile::Beta, request)
+                    .create_or_get(&caller, Profile::Beta, &request)
                     .await
                     .expect("no caller fails for losing the race");
                 (k, outcome.is_created(), outcome.meeting().id.clone())

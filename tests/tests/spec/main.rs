@@ -59,7 +59,7 @@ pub async fn call(
     json: &str,
 ) -> Result<Outcome, Error> {
     let request = CreateOrGetRequest::from_json(json.as_bytes())?;
-    service.create_or_get(caller, profile, request).await
+    service.create_or_get(caller, profile, &request).await
 }
 
 /// createOrGet that must succeed.

@@ -289,7 +289,7 @@ async fn request_is_validated_in_full_before_the_store_is_consulted() {
     in_code.subject = Some("s".repeat(1025));
     assert!(matches!(
         service
-            .create_or_get(&caller(), Profile::Beta, in_code)
+            .create_or_get(&caller(), Profile::Beta, &in_code)
             .await,
         Err(Error::InvalidRequest(_))
     ));

@@ -245,7 +245,7 @@ async fn permission_is_checked_before_the_request_is_validated() {
     let caller = Caller::application(TENANT, "app-principal");
     let invalid = meeting_core::CreateOrGetRequest::default();
     let error = service()
-        .create_or_get(&caller, Profile::Beta, invalid)
+        .create_or_get(&caller, Profile::Beta, &invalid)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Forbidden(_)), "{error:?}");
