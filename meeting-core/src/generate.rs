@@ -52,9 +52,16 @@ pub(crate) fn digits(ids: &dyn IdSource, n: u32) -> String {
 
 /// `19:meeting_<opaque>@thread.v2`, the opaque part the base64 of a fresh UUID's text.
 pub(crate) fn thread_id(ids: &dyn IdSource) -> String {
-    let text = ids.uuid().hyphenated().to_string();
-    let opaque = base64::engine::general_purpose::STANDARD_NO_PAD.encode(text);
-    format!("19:meeting_{opaque}@thread.v2")
+    const PREFIX: &str = "19:meeting_";
+    const SUFFIX: &str = "@thread.v2";
+    let mut text = Uuid::encode_buffer();
+    let text = ids.uuid().hyphenated().encode_lower(&mut text);
+    // 36 bytes of text are 48 base64 characters.
+    let mut thread = String::with_capacity(PREFIX.len() + 48 + SUFFIX.len());
+    thread.push_str(PREFIX);
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(text, &mut thread);
+    thread.push_str(SUFFIX);
+    thread
 }
 
 /// What .NET's `HttpUtility.UrlEncode` leaves alone, as Graph's join URLs show.
@@ -70,10 +77,13 @@ const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes with lower-case hex digits, as Graph's join URLs do.
 fn push_encoded(out: &mut String, component: &str) {
     for chunk in utf8_percent_encode(component, URL_COMPONENT) {
-        if chunk.starts_with('%') {
-            out.extend(chunk.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            out.push_str(chunk);
+        match chunk.as_bytes() {
+            [b'%', high, low] => {
+                out.push('%');
+                out.push(char::from(high.to_ascii_lowercase()));
+                out.push(char::from(low.to_ascii_lowercase()));
+            }
+            _ => out.push_str(chunk),
         }
     }
 }
