@@ -6,7 +6,9 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::MeetingStore;
 use meeting_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use rusqlite::Connection;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use support::database;
 
 #[tokio::test]
@@ -94,24 +96,50 @@ async fn the_key_and_the_id_are_each_unique_in_the_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_share_commits() {
     let (_directory, path) = database();
-    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let options = SqliteOptions {
+        // The writer waits for the lock held below, however slow the machine.
+        busy_timeout: Duration::from_secs(60),
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    // Another writer holds the lock until every caller has queued its create, as
+    // a slow commit (fsync) would: the callers arrive while the writer is busy,
+    // whatever the scheduler does. Left to timing alone, callers that happened to
+    // arrive one by one on a fast disk could each get a commit of their own.
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let callers = 64;
     let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+    let built = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..callers)
         .map(|n| {
             let store = Arc::clone(&store);
             let barrier = Arc::clone(&barrier);
+            let built = Arc::clone(&built);
             tokio::spawn(async move {
                 let key = key("tenant", "user", &format!("group-{n}"));
                 barrier.wait().await;
                 store
-                    .create_or_get(&key, &|| sample_meeting(&key, n as u64))
+                    .create_or_get(&key, &|| {
+                        // A create builds its meeting just before it queues it, with no await between.
+                        built.fetch_add(1, Ordering::SeqCst);
+                        sample_meeting(&key, n as u64)
+                    })
                     .await
                     .unwrap()
                     .is_created()
             })
         })
         .collect();
+    let waiting = Instant::now();
+    while built.load(Ordering::SeqCst) < callers {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "the callers never all reached the writer"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    other.execute_batch("COMMIT").unwrap();
     for task in tasks {
         assert!(task.await.unwrap());
     }
