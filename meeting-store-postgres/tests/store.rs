@@ -139,14 +139,15 @@ async fn a_missing_database_is_incompatible() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_unavailable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound but never listening, and held until the connect is refused: no other
+    // socket can take the port meanwhile (as one could after a listener's drop).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let error = PostgresStore::connect(&format!("postgres://nobody@127.0.0.1:{port}/none"))
         .await
         .unwrap_err();
+    drop(socket);
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
 }
 

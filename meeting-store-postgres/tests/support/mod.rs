@@ -243,7 +243,33 @@ impl Cluster {
             .map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
         text.push_str(&settings);
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        cluster.start_server()?;
+        // free_port's port is only known to be free until its listener closes: by
+        // the time the server binds it (after initdb), another listener of this
+        // process or machine may hold it. Then the server refuses to start, and
+        // another port is tried.
+        let mut attempts = 1;
+        loop {
+            let log = cluster.directory()?.join("server.log");
+            let logged = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+            match cluster.start_server() {
+                Ok(()) => break,
+                Err(_) if attempts < PORT_ATTEMPTS && port_was_taken(&log, logged) => {
+                    attempts += 1;
+                    cluster.port = free_port()?;
+                    let mut text = std::fs::read_to_string(&conf)
+                        .map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
+                    // The last setting of a name in the file wins.
+                    text.push_str(&format!("port = {}\n", cluster.port));
+                    std::fs::write(&conf, text)
+                        .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+                    eprintln!(
+                        "test cluster: its port was taken; trying port {}",
+                        cluster.port
+                    );
+                }
+                Err(why) => return Err(why),
+            }
+        }
         cluster.watcher = Some(cluster.spawn_watcher()?);
         Ok(cluster)
     }
@@ -526,6 +552,18 @@ fn postgres_user() -> Result<(u32, u32), String> {
             "running as root, but there is no postgres user to run the server as".to_owned()
         })
 }
+
+/// Whether the server's log, past its first `from` bytes, says that the port was in use.
+fn port_was_taken(log: &Path, from: usize) -> bool {
+    std::fs::read(log).is_ok_and(|bytes| {
+        let new = String::from_utf8_lossy(bytes.get(from..).unwrap_or_default());
+        new.contains("Address already in use")
+            && new.contains("could not create any TCP/IP sockets")
+    })
+}
+
+/// How many ports [`Cluster::start`] tries before it gives up.
+const PORT_ATTEMPTS: u32 = 5;
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
