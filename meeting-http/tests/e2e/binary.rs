@@ -172,9 +172,17 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
         reply.json()["participants"]["organizer"]["identity"]["user"]["displayName"],
         "Tyler Stein"
     );
-    // One log line per request, with its fields, and never the token.
-    std::thread::sleep(Duration::from_millis(100));
-    let log = daemon.log();
+    // One log line per request, with its fields, and never the token. The daemon
+    // logs it before it answers, but this process reads its stderr on a thread of
+    // its own: wait for that thread rather than for a fixed time.
+    let waiting = std::time::Instant::now();
+    let log = loop {
+        let log = daemon.log();
+        if log.contains("status=201") || waiting.elapsed() > Duration::from_secs(10) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     let line = log
         .lines()
         .find(|l| l.contains("status=201"))
@@ -195,6 +203,33 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
     reply.assert_error(403, "Forbidden");
 }
 
+/// Reads one response (head, and as many body bytes as its content-length says),
+/// no more, so that the next read starts at the next response.
+async fn read_one_response(stream: &mut tokio::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte))
+            .await
+            .expect("a response within 10 s")
+            .unwrap();
+        assert_eq!(n, 1, "the connection closed mid-response: {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() {
     let dir = tempfile::tempdir().unwrap();
@@ -209,8 +244,11 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
     let mut rests = Vec::new();
     for i in 0..4 {
         let body = format!(r#"{{"externalId":"sigterm-{i}","subject":"in flight"}}"#);
+        // `expect: 100-continue`: the server says `100 Continue` once the handler
+        // reads the body, which proves the request is in flight (a fixed sleep
+        // would only make it likely).
         let head = format!(
-            "POST /v1.0/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            "POST /v1.0/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
         let (first, rest) = body.split_at(body.len() / 2);
@@ -220,17 +258,26 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
             .write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
             .await
             .unwrap();
-        let mut answer = [0u8; 4096];
-        let n = stream.read(&mut answer).await.unwrap();
-        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+        let health = read_one_response(&mut stream).await;
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
         stream.write_all(head.as_bytes()).await.unwrap();
         stream.write_all(first.as_bytes()).await.unwrap();
+        let interim = read_one_response(&mut stream).await;
+        assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
         streams.push(stream);
         rests.push(rest.to_owned());
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     daemon.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The rest of the bodies once the daemon has begun to shut down.
+    let waiting = std::time::Instant::now();
+    while !daemon.log().contains("shutting down") {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "meetingd never began to shut down:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     for (stream, rest) in streams.iter_mut().zip(&rests) {
         stream.write_all(rest.as_bytes()).await.unwrap();
     }

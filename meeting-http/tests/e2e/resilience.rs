@@ -46,11 +46,13 @@ async fn an_internal_store_failure_is_500_and_never_leaks_its_details() {
 #[tokio::test]
 async fn a_request_past_the_timeout_is_503() {
     let (store, service) = switchable();
+    // The timeout is also all the time the fast request below gets: 1 s, so that
+    // a stall of a loaded machine is not taken for a slow store.
     let server = Server::start_with(service, |config| {
-        config.with_request_timeout(Duration::from_millis(200))
+        config.with_request_timeout(Duration::from_secs(1))
     })
     .await;
-    store.set_delay(Duration::from_secs(2));
+    store.set_delay(Duration::from_secs(10));
     let reply = server
         .create_or_get("beta", &token(), r#"{"externalId":"slow"}"#)
         .await;
