@@ -12,6 +12,7 @@ use crate::options::SqliteOptions;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::io::Read;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// `PRAGMA application_id` of a meeting store ("MTNG"): tells our file from another application's.
 pub(crate) const APPLICATION_ID: i32 = 0x4D54_4E47;
@@ -58,9 +59,7 @@ pub(crate) fn connect(
     };
     let connection = Connection::open_with_flags(path, flags).map_err(unwritable)?;
     connection.busy_timeout(options.busy_timeout)?;
-    let mode: String = connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(unwritable)?;
+    let mode = enter_wal(&connection, options.busy_timeout).map_err(unwritable)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Unwritable {
             path: path.to_owned(),
@@ -74,6 +73,27 @@ pub(crate) fn connect(
     }
     connection.pragma_update(None, "synchronous", options.synchronous.pragma_value())?;
     Ok(connection)
+}
+
+/// Switches the database to WAL and returns the journal mode in force.
+///
+/// Turning a new file to WAL takes an exclusive lock, and SQLite answers
+/// `SQLITE_BUSY` at once, without its busy handler, when another process holds
+/// the file meanwhile (several processes opening one new store together):
+/// retried here until `busy_timeout` has passed.
+fn enter_wal(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let deadline = Instant::now() + busy_timeout;
+    loop {
+        match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(error)
+                if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            answer => return answer,
+        }
+    }
 }
 
 /// Refuses, without writing a byte, a file this build must not touch.
@@ -167,16 +187,22 @@ impl Identity {
     }
 }
 
+/// The three values in one statement, so one snapshot: read one by one, they
+/// could straddle another process's migration and show a half-made store.
 fn read_identity(connection: &Connection) -> rusqlite::Result<Identity> {
-    Ok(Identity {
-        application_id: connection.pragma_query_value(None, "application_id", |row| row.get(0))?,
-        version: connection.pragma_query_value(None, "user_version", |row| row.get(0))?,
-        tables: connection.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
-            [],
-            |row| row.get(0),
-        )?,
-    })
+    connection.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id),
+                (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_schema WHERE type = 'table')",
+        [],
+        |row| {
+            Ok(Identity {
+                application_id: row.get(0)?,
+                version: row.get(1)?,
+                tables: row.get(2)?,
+            })
+        },
+    )
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`] in one `BEGIN IMMEDIATE` transaction,
