@@ -142,7 +142,7 @@ fn service(rows: &mut Vec<ExtraRow>) {
                 &mut next,
                 |n| key_only_request(n % STORED),
                 |request| {
-                    ready(service.create_or_get(caller, Profile::Beta, &request)).expect("a hit")
+                    ready(service.create_or_get(caller, Profile::Beta, request)).expect("a hit")
                 },
             )
         }
@@ -176,7 +176,7 @@ fn service(rows: &mut Vec<ExtraRow>) {
             // A fresh store per block: every call creates, the store stays small.
             let (service, _store) = seed::service();
             time_batches(iters, &mut next, full_request, |request| {
-                ready(service.create_or_get(caller, Profile::Beta, &request)).expect("created")
+                ready(service.create_or_get(caller, Profile::Beta, request)).expect("created")
             })
         }
     });
@@ -199,7 +199,7 @@ fn scaling(rows: &mut Vec<ExtraRow>, large: u64) {
                 // A scattered visit, as in the scaling bench.
                 |n| key_only_request(n.wrapping_mul(2_654_435_761) % count),
                 |request| {
-                    ready(service.create_or_get(&caller, Profile::Beta, &request)).expect("a hit")
+                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit")
                 },
             )
         })

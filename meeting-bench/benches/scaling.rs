@@ -73,7 +73,7 @@ fn hit_latency(c: &mut Criterion) {
                         ready(
                             population
                                 .service
-                                .create_or_get(&caller, Profile::Beta, &request),
+                                .create_or_get(&caller, Profile::Beta, request),
                         )
                         .expect("a hit")
                     },
@@ -94,11 +94,7 @@ fn hit_latency(c: &mut Criterion) {
                     iters,
                     &mut next,
                     |n| key(scattered(n, count)),
-                    // The key goes out with the result: freed off the clock.
-                    |key| {
-                        let meeting = population.map.get(&key).map(|meeting| Arc::clone(&meeting));
-                        (key, meeting)
-                    },
+                    |key| population.map.get(key).map(|meeting| Arc::clone(&meeting)),
                 )
             })
         });

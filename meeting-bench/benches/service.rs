@@ -65,7 +65,7 @@ fn hits(c: &mut Criterion) {
                     &mut next,
                     |n| request(n % STORED),
                     |request| {
-                        ready(service.create_or_get(&caller, Profile::Beta, &request))
+                        ready(service.create_or_get(&caller, Profile::Beta, request))
                             .expect("a hit")
                     },
                 )
@@ -87,7 +87,6 @@ fn hits(c: &mut Criterion) {
                         external_id: request.external_id.as_ref().expect("set").clone(),
                     };
                     black_box(&key);
-                    request
                 },
             )
         })
@@ -123,7 +122,7 @@ fn creates(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let map = DashMap::new();
             time_batches(iters, &mut next, key, |key| {
-                map.insert(key, Arc::new(seed::build_by_hand(&template)))
+                map.insert(key.clone(), Arc::new(seed::build_by_hand(&template)))
             })
         })
     });
@@ -135,7 +134,7 @@ fn creates(c: &mut Criterion) {
                 created(ready(service.create_or_get(
                     &caller,
                     Profile::Beta,
-                    &request,
+                    request,
                 )))
             })
         })
@@ -147,7 +146,7 @@ fn creates(c: &mut Criterion) {
                 created(ready(service.create_or_get(
                     &caller,
                     Profile::Beta,
-                    &request,
+                    request,
                 )))
             })
         })
