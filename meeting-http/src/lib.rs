@@ -30,15 +30,16 @@ pub mod auth;
 mod error;
 mod frame;
 mod routes;
+mod server;
 
 pub use error::{ApiError, GraphCode, RETRY_AFTER_SECONDS};
 pub use frame::{CONTENT_TYPE, DEFAULT_REQUEST_TIMEOUT};
 pub use routes::BODY_LIMIT;
+pub use server::{serve, serve_with, shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT};
 
 use auth::TokenVerifier;
 use axum::Router;
 use meeting_core::MeetingService;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,44 +98,4 @@ pub fn router(service: MeetingService, config: HttpConfig) -> Router {
         rendered: routes::Rendered::default(),
     }));
     frame::wrap(routes::routes(), state)
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting
-/// and lets requests in flight finish.
-///
-/// A connection that never completes its request head keeps the returned
-/// future pending; bound the wait after `shutdown` (as `meetingd` does, with
-/// the request timeout plus 5 s) with `tokio::time::timeout`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!(signal = "SIGINT", "shutting down; finishing requests in flight"),
-        () = terminate => tracing::info!(signal = "SIGTERM", "shutting down; finishing requests in flight"),
-    }
 }

@@ -9,7 +9,7 @@ use meeting_core::{
     DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
 };
 use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier, GRAPH_AUDIENCES};
-use meeting_http::HttpConfig;
+use meeting_http::{HttpConfig, ServeOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +97,10 @@ struct ServeArgs {
     /// Longest a request may take, in seconds, body upload included.
     #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Longest a client may take to send a request's line and headers, in
+    /// seconds; also how long an idle connection stays open.
+    #[arg(long, env = "MEETINGD_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    header_read_timeout: u64,
 }
 
 #[derive(Args)]
@@ -266,21 +270,23 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(%address, store = %store_label(&args.store), %public_base_url, "listening");
     let request_timeout = config.request_timeout;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let server = meeting_http::serve(
+    let header_read_timeout = Duration::from_secs(args.header_read_timeout.max(1));
+    let server = meeting_http::serve_with(
         listener,
         meeting_http::router(service, config),
         async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         },
+        ServeOptions::default().with_header_read_timeout(header_read_timeout),
     );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result.map_err(|e| format!("the server failed: {e}"))?,
         () = meeting_http::shutdown_signal() => {
             let _ = stop.send(true);
-            // Requests in flight finish within their timeout; a connection that never
-            // completes its request must not hold the process forever.
-            let grace = request_timeout + Duration::from_secs(5);
+            // Requests in flight finish within their timeout, and a connection that
+            // never completes its request head is closed at its header-read timeout.
+            let grace = request_timeout.max(header_read_timeout) + Duration::from_secs(5);
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(result) => result.map_err(|e| format!("the server failed: {e}"))?,
                 Err(_) => tracing::warn!(?grace, "stopping with connections still open after the grace period"),

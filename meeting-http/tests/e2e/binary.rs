@@ -339,6 +339,8 @@ async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_fore
         BIN_SECRET,
         "--request-timeout",
         "1",
+        "--header-read-timeout",
+        "2",
     ]);
     let address = daemon.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -354,7 +356,8 @@ async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_fore
         .await
         .unwrap();
     assert!(status.success());
-    // The request timeout (1 s) plus the 5 s grace, not forever.
+    // Closed at its header-read timeout (2 s); the grace period (that timeout
+    // plus 5 s) bounds the rest. Not forever.
     assert!(
         started.elapsed() < Duration::from_secs(9),
         "{:?}",

@@ -13,7 +13,7 @@ use meeting_core::{
     StoreError,
 };
 use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier};
-use meeting_http::{router, HttpConfig, CONTENT_TYPE};
+use meeting_http::{router, HttpConfig, ServeOptions, CONTENT_TYPE};
 use meeting_store_memory::MemoryStore;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -44,14 +44,23 @@ impl Server {
         service: MeetingService,
         configure: impl FnOnce(HttpConfig) -> HttpConfig,
     ) -> Server {
+        Self::start_serving(service, configure, ServeOptions::default()).await
+    }
+
+    pub async fn start_serving(
+        service: MeetingService,
+        configure: impl FnOnce(HttpConfig) -> HttpConfig,
+        options: ServeOptions,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = configure(HttpConfig::new(base.clone(), TokenVerifier::hs256(SECRET)));
         let (tx, rx) = oneshot::channel::<()>();
         let app = router(service, config);
-        let handle = tokio::spawn(meeting_http::serve(listener, app, async {
+        let shutdown = async {
             let _ = rx.await;
-        }));
+        };
+        let handle = tokio::spawn(meeting_http::serve_with(listener, app, shutdown, options));
         Server {
             base,
             client: reqwest::Client::new(),

@@ -68,6 +68,41 @@ async fn a_request_past_the_timeout_is_503() {
     );
 }
 
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = Duration::from_secs(1);
+    let server = Server::start_serving(
+        MeetingService::new(Arc::new(MemoryStore::new())),
+        |config| config,
+        ServeOptions::default().with_header_read_timeout(timeout),
+    )
+    .await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = std::time::Instant::now();
+    // Half a request head, then nothing: one slow-loris connection.
+    slow.write_all(b"POST /beta/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the connection instead of waiting forever");
+    assert!(
+        closed.is_ok() && answer.is_empty(),
+        "closed without an answer: {closed:?} {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() >= timeout - Duration::from_millis(100));
+
+    // Other clients were served meanwhile and still are.
+    let reply = server
+        .create_or_get("beta", &token(), r#"{"externalId":"after-slow-loris"}"#)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored() {
     let (store, service) = switchable();
