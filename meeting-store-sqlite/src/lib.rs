@@ -44,7 +44,7 @@ use error::Error;
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
 };
-use read::Readers;
+use read::{Parsed, Readers};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +60,7 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     readers: Arc<Readers>,
+    parsed: Arc<Parsed>,
     /// `None` only while dropping, so that the writer sees its queue close.
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -126,6 +127,7 @@ impl SqliteStore {
             })?;
         Ok(SqliteStore {
             readers: Arc::new(Readers::new(path.clone(), options.clone())),
+            parsed: Arc::new(Parsed::new(options.parsed_meetings)),
             path,
             options,
             jobs: Some(jobs),
@@ -172,34 +174,38 @@ impl MeetingStore for SqliteStore {
         if let Some(existing) = self.get_by_key(key).await? {
             return Ok(Outcome::Existing(existing));
         }
-        let meeting = new_meeting();
-        let json = serde_json::to_string(&meeting).map_err(Error::Serialize)?;
+        let meeting = Arc::new(new_meeting());
+        let json: Arc<str> = serde_json::to_string(&*meeting)
+            .map_err(Error::Serialize)?
+            .into();
         let (reply, answer) = oneshot::channel();
         let job = Job::Create {
             key: key.clone(),
-            meeting: Arc::new(meeting),
-            json,
+            meeting: Arc::clone(&meeting),
+            json: Arc::clone(&json),
             reply,
         };
-        Ok(self.write(job, answer).await?)
+        let outcome = self.write(job, answer).await?;
+        if outcome.is_created() {
+            self.parsed.remember(&meeting, &json);
+        }
+        Ok(outcome)
     }
 
     async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
-        let key = key.clone();
-        let found = self
+        let (key, parsed) = (key.clone(), Arc::clone(&self.parsed));
+        Ok(self
             .readers
-            .run(move |connection| read::by_key(connection, &key))
-            .await?;
-        Ok(found.map(Arc::new))
+            .run(move |connection| read::by_key(connection, &parsed, &key))
+            .await?)
     }
 
     async fn get(&self, id: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
-        let id = id.clone();
-        let found = self
+        let (id, parsed) = (id.clone(), Arc::clone(&self.parsed));
+        Ok(self
             .readers
-            .run(move |connection| read::by_id(connection, &id))
-            .await?;
-        Ok(found.map(Arc::new))
+            .run(move |connection| read::by_id(connection, &parsed, &id))
+            .await?)
     }
 
     async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError> {
@@ -231,4 +237,82 @@ mod conformance {
             .expect("a fresh store opens");
         (std::sync::Arc::new(store), directory)
     });
+}
+
+#[cfg(test)]
+mod parsed_meetings {
+    use super::*;
+    use meeting_core::conformance::{key, sample_meeting};
+
+    async fn store(parsed_meetings: usize) -> (SqliteStore, tempfile::TempDir) {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let options = SqliteOptions {
+            parsed_meetings,
+            ..SqliteOptions::default()
+        };
+        let store = SqliteStore::open_with(directory.path().join("meetings.db"), options)
+            .await
+            .expect("a fresh store opens");
+        (store, directory)
+    }
+
+    #[tokio::test]
+    async fn a_hit_on_an_unchanged_row_returns_the_meeting_already_parsed() {
+        let (store, _directory) = store(16).await;
+        let k = key("t", "u", "parsed");
+        let created = store
+            .create_or_get(&k, &|| sample_meeting(&k, 1))
+            .await
+            .unwrap()
+            .into_meeting();
+        let hit = store
+            .create_or_get(&k, &|| sample_meeting(&k, 2))
+            .await
+            .unwrap();
+        assert!(!hit.is_created());
+        assert!(Arc::ptr_eq(hit.meeting(), &created));
+        let by_id = store.get(&created.id).await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&by_id, &created));
+    }
+
+    #[tokio::test]
+    async fn a_row_rewritten_behind_the_store_is_parsed_again() {
+        let (store, directory) = store(16).await;
+        let k = key("t", "u", "rewritten");
+        let created = store
+            .create_or_get(&k, &|| sample_meeting(&k, 1))
+            .await
+            .unwrap()
+            .into_meeting();
+        // Another writer of the file (a process, a reused id) changes the row.
+        let other = rusqlite::Connection::open(directory.path().join("meetings.db")).unwrap();
+        let mut changed = (*created).clone();
+        changed.subject = Some("Changed elsewhere".to_owned());
+        other
+            .execute(
+                "UPDATE meetings SET meeting = ?1 WHERE id = ?2",
+                (
+                    serde_json::to_string(&changed).unwrap(),
+                    created.id.as_str(),
+                ),
+            )
+            .unwrap();
+        let hit = store.get_by_key(&k).await.unwrap().unwrap();
+        assert_eq!(*hit, changed);
+        assert_eq!(*store.get(&created.id).await.unwrap().unwrap(), changed);
+    }
+
+    #[tokio::test]
+    async fn with_no_cache_every_hit_parses_its_row() {
+        let (store, _directory) = store(0).await;
+        let k = key("t", "u", "uncached");
+        let created = store
+            .create_or_get(&k, &|| sample_meeting(&k, 1))
+            .await
+            .unwrap()
+            .into_meeting();
+        let hit = store.get_by_key(&k).await.unwrap().unwrap();
+        assert_eq!(hit, created);
+        assert!(!Arc::ptr_eq(&hit, &created));
+    }
 }

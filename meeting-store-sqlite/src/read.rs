@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::options::SqliteOptions;
 use crate::schema::connect;
 use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
+use quick_cache::sync::Cache;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -80,8 +81,9 @@ impl Readers {
 /// The meeting stored under `key`, in one indexed read.
 pub(crate) fn by_key(
     connection: &Connection,
+    parsed: &Parsed,
     key: &MeetingKey,
-) -> Result<Option<OnlineMeeting>, Error> {
+) -> Result<Option<Arc<OnlineMeeting>>, Error> {
     let mut statement = connection.prepare_cached(SELECT_BY_KEY)?;
     let found = statement
         .query_row(
@@ -90,7 +92,7 @@ pub(crate) fn by_key(
                 key.user.as_str(),
                 key.external_id.as_str(),
             ),
-            |row| Ok(parse_meeting(row)),
+            |row| Ok(parsed.meeting(row)),
         )
         .optional()?;
     found.transpose()
@@ -99,23 +101,83 @@ pub(crate) fn by_key(
 /// The meeting with this id.
 pub(crate) fn by_id(
     connection: &Connection,
+    parsed: &Parsed,
     id: &MeetingId,
-) -> Result<Option<OnlineMeeting>, Error> {
+) -> Result<Option<Arc<OnlineMeeting>>, Error> {
     let mut statement = connection.prepare_cached(SELECT_BY_ID)?;
     let found = statement
-        .query_row([id.as_str()], |row| Ok(parse_meeting(row)))
+        .query_row([id.as_str()], |row| Ok(parsed.meeting(row)))
         .optional()?;
     found.transpose()
 }
 
+/// Meetings already parsed, by id, each beside the stored text it came from.
+///
+/// A hit reads its row's text anyway; when the text is byte for byte the one a
+/// cached meeting was parsed from (or serialized to, for a create), that meeting
+/// is the row's, and the parse (three quarters of a raw hit's cost) is skipped.
+/// Comparing the text rather than trusting the id keeps the cache right
+/// whatever else writes the file: another process, or a meeting deleted and
+/// made again under a reused id (deterministic ids in tests).
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    cache: Option<Cache<String, Cached>>,
+}
+
+#[derive(Clone, Debug)]
+struct Cached {
+    text: Arc<str>,
+    meeting: Arc<OnlineMeeting>,
+}
+
+impl Parsed {
+    /// A cache of up to `capacity` meetings; none for 0.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Parsed {
+            cache: (capacity > 0).then(|| Cache::new(capacity)),
+        }
+    }
+
+    /// Remembers `meeting` as the parse of `text`.
+    pub(crate) fn remember(&self, meeting: &Arc<OnlineMeeting>, text: &str) {
+        if let Some(cache) = &self.cache {
+            let cached = Cached {
+                text: text.into(),
+                meeting: Arc::clone(meeting),
+            };
+            cache.insert(meeting.id.as_str().to_owned(), cached);
+        }
+    }
+
+    /// The meeting of an `(id, meeting)` row: the cached one when the row's text
+    /// is the one it was parsed from, else a fresh parse, remembered.
+    pub(crate) fn meeting(&self, row: &Row<'_>) -> Result<Arc<OnlineMeeting>, Error> {
+        let (id, text) = row_text(row)?;
+        if let Some(cached) = self.cache.as_ref().and_then(|cache| cache.get(id)) {
+            if *cached.text == *text {
+                return Ok(cached.meeting);
+            }
+        }
+        let meeting = Arc::new(parse(id, text)?);
+        self.remember(&meeting, text);
+        Ok(meeting)
+    }
+}
+
 /// Reads a `(id, meeting)` row; an unreadable meeting is [`Error::Corrupt`] naming its id.
 pub(crate) fn parse_meeting(row: &Row<'_>) -> Result<OnlineMeeting, Error> {
+    let (id, text) = row_text(row)?;
+    parse(id, text)
+}
+
+/// A row's id and stored text.
+fn row_text<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Error> {
     let id = match row.get_ref(0).map(|value| value.as_str()) {
-        Ok(Ok(id)) => id.to_owned(),
-        _ => "(a row whose id is unreadable)".to_owned(),
+        Ok(Ok(id)) => id,
+        _ => "(a row whose id is unreadable)",
     };
     let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| Error::Corrupt {
-        what: id.clone(),
+        what: id.to_owned(),
         source,
     };
     let text = row
@@ -123,5 +185,12 @@ pub(crate) fn parse_meeting(row: &Row<'_>) -> Result<OnlineMeeting, Error> {
         .map_err(|error| corrupt(error.into()))?
         .as_str()
         .map_err(|error| corrupt(error.into()))?;
-    serde_json::from_str(text).map_err(|error| corrupt(error.into()))
+    Ok((id, text))
+}
+
+fn parse(id: &str, text: &str) -> Result<OnlineMeeting, Error> {
+    serde_json::from_str(text).map_err(|error| Error::Corrupt {
+        what: id.to_owned(),
+        source: error.into(),
+    })
 }

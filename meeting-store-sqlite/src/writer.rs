@@ -22,7 +22,7 @@ pub(crate) enum Job {
     Create {
         key: MeetingKey,
         meeting: Arc<OnlineMeeting>,
-        json: String,
+        json: Arc<str>,
         reply: oneshot::Sender<Result<Outcome, Error>>,
     },
     /// Delete the meeting with this id.
@@ -131,7 +131,7 @@ fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
                 key.tenant.as_str(),
                 key.user.as_str(),
                 key.external_id.as_str(),
-                json.as_str(),
+                &**json,
             ));
             let result = match inserted {
                 Ok(1) => Ok(Outcome::Created(Arc::clone(meeting))),
