@@ -216,6 +216,23 @@ fn hit(c: &mut Criterion) {
         })
     });
     store_hit(&mut group, "store_create_or_get", &runtime, &store, SMALL);
+    // Every hit parses its row, as the store did before it kept parsed meetings.
+    let unparsed = SqliteOptions {
+        parsed_meetings: 0,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(
+        runtime
+            .block_on(SqliteStore::open_with(&path, unparsed))
+            .unwrap(),
+    );
+    store_hit(
+        &mut group,
+        "store_without_parsed_meetings",
+        &runtime,
+        &store,
+        SMALL,
+    );
     group.finish();
 }
 
