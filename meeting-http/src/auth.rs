@@ -1,10 +1,10 @@
 //! Bearer tokens (spec section 6): verification into a [`Caller`], and minting
 //! for development and tests.
 
-use dashmap::DashMap;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use meeting_core::{Caller, SCOPE_READ_WRITE};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -79,10 +79,10 @@ pub struct TokenVerifier {
     validation: Validation,
     /// Tokens already verified, with their `exp`: clients reuse a token for an
     /// hour, and a signature check costs more than the rest of a hit.
-    verified: Arc<DashMap<String, (Caller, u64)>>,
+    verified: Arc<Cache<String, (Caller, u64)>>,
 }
 
-/// The most verified tokens remembered; past it the memory starts afresh.
+/// The most verified tokens remembered; past it the least useful are forgotten.
 const VERIFIED_MAX: usize = 10_000;
 
 impl fmt::Debug for TokenVerifier {
@@ -128,7 +128,7 @@ impl TokenVerifier {
         TokenVerifier {
             keys,
             validation,
-            verified: Arc::new(DashMap::new()),
+            verified: Arc::new(Cache::new(VERIFIED_MAX)),
         }
     }
 
@@ -194,7 +194,7 @@ impl TokenVerifier {
             .collect();
         if !audiences.is_empty() {
             self.validation.set_audience(&audiences);
-            self.verified = Arc::new(DashMap::new());
+            self.verified = Arc::new(Cache::new(VERIFIED_MAX));
         }
         self
     }
@@ -209,16 +209,12 @@ impl TokenVerifier {
     /// Verifies `token` (the text after `Bearer `) and reads its caller.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let now = unix_now();
-        if let Some(entry) = self.verified.get(token) {
-            let (caller, exp) = entry.value();
+        if let Some((caller, exp)) = self.verified.get(token) {
             if now <= exp.saturating_add(LEEWAY_SECONDS) {
-                return Ok(caller.clone());
+                return Ok(caller);
             }
         }
         let (caller, exp) = self.verify_signed(token)?;
-        if self.verified.len() >= VERIFIED_MAX {
-            self.verified.clear();
-        }
         self.verified
             .insert(token.to_owned(), (caller.clone(), exp));
         Ok(caller)

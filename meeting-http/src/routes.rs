@@ -9,11 +9,11 @@ use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use dashmap::DashMap;
 use http_body_util::BodyExt;
 use meeting_core::{
     Caller, CreateOrGetRequest, Forbidden, MeetingId, OnlineMeeting, Operation, Profile,
 };
+use quick_cache::sync::Cache;
 use std::sync::Arc;
 
 /// The largest request body accepted: 4 MiB (spec section 5).
@@ -245,13 +245,27 @@ async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiErro
     Ok(Bytes::from(buffer))
 }
 
-/// The most rendered meetings remembered; past it the memory starts afresh.
+/// The most rendered meetings remembered; past it the least useful are forgotten.
 const RENDERED_MAX: usize = 4096;
 
 /// Rendered response bodies by profile and meeting id, each with the meeting it
 /// renders: a hit answers the stored meeting again, and serializing it costs
 /// more than the rest of a hit.
-pub(crate) type Rendered = DashMap<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)>;
+pub(crate) struct Rendered(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)>);
+
+impl Default for Rendered {
+    fn default() -> Self {
+        Rendered(Cache::new(RENDERED_MAX))
+    }
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
 
 /// The meeting with `@odata.context` spliced in first, before its `@odata.type`.
 fn meeting_response(
@@ -262,11 +276,11 @@ fn meeting_response(
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let key = (profile, meeting.id.clone());
-    if let Some(entry) = state.rendered.get(&key) {
-        let (rendered, body) = entry.value();
-        // Equal by pointer (memory store) or by value (stores that read anew).
-        if Arc::ptr_eq(rendered, meeting) || **rendered == **meeting {
-            return Ok(json_response(status, body.clone()));
+    if let Some((rendered, body)) = state.rendered.0.get(&key) {
+        // Equal by pointer (stores that keep what they return) or by value
+        // (stores that read anew).
+        if Arc::ptr_eq(&rendered, meeting) || *rendered == **meeting {
+            return Ok(json_response(status, body));
         }
     }
     let organizer = meeting
@@ -279,10 +293,10 @@ fn meeting_response(
         organizer.unwrap_or(caller.user.as_str()),
     )?;
     if organizer.is_some() {
-        if state.rendered.len() >= RENDERED_MAX {
-            state.rendered.clear();
-        }
-        state.rendered.insert(key, (meeting.clone(), body.clone()));
+        state
+            .rendered
+            .0
+            .insert(key, (meeting.clone(), body.clone()));
     }
     Ok(json_response(status, body))
 }
