@@ -7,6 +7,10 @@
 //!   read of the winner), so every caller of every process gets the one meeting.
 //! - **Group commit**: one writer thread commits all waiting creates in one
 //!   transaction and one fsync, and answers each caller after that commit.
+//! - **Hits without a parse**: a hit reads its row on a pooled reader
+//!   connection, off the async executor; when the row's text is the one a
+//!   remembered meeting was parsed from, that meeting is returned
+//!   ([`SqliteOptions::parsed_meetings`]).
 //! - **Careful**: a file that is not a SQLite database, another application's
 //!   database, a schema newer than this build, or an unwritable location is
 //!   refused with [`StoreError::Incompatible`] before anything is written. A
