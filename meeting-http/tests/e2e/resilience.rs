@@ -79,8 +79,10 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     )
     .await;
     let address = server.base.trim_start_matches("http://").to_owned();
-    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Before the connect, so that the server's clock for this connection
+    // cannot have started earlier than ours, however the threads are scheduled.
     let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
     // Half a request head, then nothing: one slow-loris connection.
     slow.write_all(b"POST /beta/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: x\r\n")
         .await
