@@ -1,10 +1,11 @@
 //! Serving a router: the accept loop, a deadline for each request head, and
 //! graceful shutdown.
 //!
-//! This is what `axum::serve` does, on the same hyper connection, plus a timer:
-//! `axum::serve` sets none, so a client that sends half a request line and then
-//! nothing (one slow-loris connection per file descriptor) would hold its
-//! connection, and a graceful shutdown, forever.
+//! This is what `axum::serve` does for HTTP/1 (no protocol upgrades: no route
+//! needs one), on the same hyper connection, plus a timer: `axum::serve` sets
+//! none, so a client that sends half a request line and then nothing (one
+//! slow-loris connection per file descriptor) would hold its connection, and a
+//! graceful shutdown, forever.
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,7 +26,8 @@ pub struct ServeOptions {
     /// headers, counted from when the server starts waiting for them, so also
     /// the longest an idle keep-alive connection stays open. Past it the
     /// connection is closed without an answer. The body's upload is bounded
-    /// by the router's request timeout instead.
+    /// by the router's request timeout instead. Keep it well above zero: a
+    /// zero timeout closes every connection before its first request.
     pub header_read_timeout: Duration,
 }
 
@@ -48,9 +50,11 @@ impl ServeOptions {
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting
 /// and lets requests in flight finish, with the default [`ServeOptions`].
 ///
-/// A connection that has not completed its request head when `shutdown` comes
-/// keeps the returned future pending until its header-read timeout; bound the
-/// wait after `shutdown` (as `meetingd` does) with `tokio::time::timeout`.
+/// A connection that is part-way through its request head when `shutdown`
+/// comes keeps the returned future pending until its header-read timeout, or,
+/// if the head then completes, until that request is answered: up to the
+/// header-read timeout plus the request timeout. Bound the wait after
+/// `shutdown` (as `meetingd` does) with `tokio::time::timeout`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -72,15 +76,24 @@ pub async fn serve_with(
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(error) => {
-                    accept_failed(error).await;
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            biased;
             () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) if is_transient(&error) => continue,
+            Err(error) => {
+                // Out of file descriptors, say: wait rather than spin, as
+                // `axum::serve` does, and still heed a shutdown meanwhile.
+                tracing::error!(%error, "accepting a connection failed; retrying in 1 s");
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
         };
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
@@ -96,19 +109,14 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// A failed `accept`: a connection that went away before it was accepted is
-/// nobody's problem; anything else (out of file descriptors, say) is logged
-/// and waited out for a second rather than spun on, as `axum::serve` does.
-async fn accept_failed(error: io::Error) {
+/// An `accept` error about one connection that went away before it was
+/// accepted: nobody's problem.
+fn is_transient(error: &io::Error) -> bool {
     use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
+    matches!(
         error.kind(),
         ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(%error, "accepting a connection failed; retrying in 1 s");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    )
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

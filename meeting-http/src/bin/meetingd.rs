@@ -284,9 +284,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         result = &mut server => result.map_err(|e| format!("the server failed: {e}"))?,
         () = meeting_http::shutdown_signal() => {
             let _ = stop.send(true);
-            // Requests in flight finish within their timeout, and a connection that
-            // never completes its request head is closed at its header-read timeout.
-            let grace = request_timeout.max(header_read_timeout) + Duration::from_secs(5);
+            // A connection part-way through its request head may take the header-read
+            // timeout to finish it and the request timeout to be answered.
+            let grace = header_read_timeout + request_timeout + Duration::from_secs(5);
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(result) => result.map_err(|e| format!("the server failed: {e}"))?,
                 Err(_) => tracing::warn!(?grace, "stopping with connections still open after the grace period"),
