@@ -218,7 +218,7 @@ fn hit(c: &mut Criterion) {
     store_hit(&mut group, "store_create_or_get", &runtime, &store, SMALL);
     // Every hit parses its row, as the store did before it kept parsed meetings.
     let unparsed = SqliteOptions {
-        parsed_meetings: 0,
+        parsed_cache_bytes: 0,
         ..SqliteOptions::default()
     };
     let store = Arc::new(

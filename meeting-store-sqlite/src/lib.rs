@@ -10,7 +10,7 @@
 //! - **Hits without a parse**: a hit reads its row on a pooled reader
 //!   connection, off the async executor; when the row's text is the one a
 //!   remembered meeting was parsed from, that meeting is returned
-//!   ([`SqliteOptions::parsed_meetings`]).
+//!   ([`SqliteOptions::parsed_cache_bytes`]).
 //! - **Careful**: a file that is not a SQLite database, another application's
 //!   database, a schema newer than this build, or an unwritable location is
 //!   refused with [`StoreError::Incompatible`] before anything is written. A
@@ -131,7 +131,7 @@ impl SqliteStore {
             })?;
         Ok(SqliteStore {
             readers: Arc::new(Readers::new(path.clone(), options.clone())),
-            parsed: Arc::new(Parsed::new(options.parsed_meetings)),
+            parsed: Arc::new(Parsed::new(options.parsed_cache_bytes)),
             path,
             options,
             jobs: Some(jobs),
@@ -218,7 +218,9 @@ impl MeetingStore for SqliteStore {
             id: id.as_str().to_owned(),
             reply,
         };
-        Ok(self.write(job, answer).await?)
+        let deleted = self.write(job, answer).await?;
+        self.parsed.forget(id.as_str());
+        Ok(deleted)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -241,6 +243,23 @@ mod conformance {
             .expect("a fresh store opens");
         (std::sync::Arc::new(store), directory)
     });
+
+    /// Again with no parsed meetings kept, so that every read parses the
+    /// stored text: the suite's round trips then cover the JSON itself.
+    mod parsing_every_read {
+        meeting_core::store_conformance!(async {
+            let directory = tempfile::tempdir().expect("a temporary directory");
+            let options = crate::SqliteOptions {
+                parsed_cache_bytes: 0,
+                ..crate::SqliteOptions::default()
+            };
+            let path = directory.path().join("meetings.db");
+            let store = crate::SqliteStore::open_with(path, options)
+                .await
+                .expect("a fresh store opens");
+            (std::sync::Arc::new(store), directory)
+        });
+    }
 }
 
 #[cfg(test)]
@@ -248,10 +267,10 @@ mod parsed_meetings {
     use super::*;
     use meeting_core::conformance::{key, sample_meeting};
 
-    async fn store(parsed_meetings: usize) -> (SqliteStore, tempfile::TempDir) {
+    async fn store(parsed_cache_bytes: usize) -> (SqliteStore, tempfile::TempDir) {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let options = SqliteOptions {
-            parsed_meetings,
+            parsed_cache_bytes,
             ..SqliteOptions::default()
         };
         let store = SqliteStore::open_with(directory.path().join("meetings.db"), options)
@@ -262,7 +281,7 @@ mod parsed_meetings {
 
     #[tokio::test]
     async fn a_hit_on_an_unchanged_row_returns_the_meeting_already_parsed() {
-        let (store, _directory) = store(16).await;
+        let (store, _directory) = store(1 << 20).await;
         let k = key("t", "u", "parsed");
         let created = store
             .create_or_get(&k, &|| sample_meeting(&k, 1))
@@ -281,7 +300,7 @@ mod parsed_meetings {
 
     #[tokio::test]
     async fn a_row_rewritten_behind_the_store_is_parsed_again() {
-        let (store, directory) = store(16).await;
+        let (store, directory) = store(1 << 20).await;
         let k = key("t", "u", "rewritten");
         let created = store
             .create_or_get(&k, &|| sample_meeting(&k, 1))
@@ -304,6 +323,21 @@ mod parsed_meetings {
         let hit = store.get_by_key(&k).await.unwrap().unwrap();
         assert_eq!(*hit, changed);
         assert_eq!(*store.get(&created.id).await.unwrap().unwrap(), changed);
+    }
+
+    #[tokio::test]
+    async fn a_meeting_heavier_than_the_whole_budget_is_not_kept() {
+        // The sample meeting's text alone is ~4 KB.
+        let (store, _directory) = store(2 * 1024).await;
+        let k = key("t", "u", "heavy");
+        let created = store
+            .create_or_get(&k, &|| sample_meeting(&k, 1))
+            .await
+            .unwrap()
+            .into_meeting();
+        let hit = store.get_by_key(&k).await.unwrap().unwrap();
+        assert_eq!(hit, created);
+        assert!(!Arc::ptr_eq(&hit, &created));
     }
 
     #[tokio::test]

@@ -49,11 +49,12 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// How many idle reader connections are kept open for lookups; 4 by default.
     pub idle_readers: usize,
-    /// How many parsed meetings are kept in memory, so that a hit whose row
-    /// still holds the exact text a meeting was parsed from skips the parse;
-    /// 4,096 by default (a few KB each), 0 for none. Never stale: every hit
-    /// still reads its row and compares the text.
-    pub parsed_meetings: usize,
+    /// About how many bytes of parsed meetings are kept in memory, so that a
+    /// hit whose row still holds the exact text a meeting was parsed from
+    /// skips the parse; 32 MiB by default (some 5,000 meetings of the seed's
+    /// size), 0 for none. Never stale: every hit still reads its row and
+    /// compares the text.
+    pub parsed_cache_bytes: usize,
 }
 
 impl Default for SqliteOptions {
@@ -63,7 +64,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_batch: 1024,
             idle_readers: 4,
-            parsed_meetings: 4096,
+            parsed_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::options::SqliteOptions;
 use crate::schema::connect;
 use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
 use quick_cache::sync::Cache;
+use quick_cache::Weighter;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -119,9 +120,12 @@ pub(crate) fn by_id(
 /// Comparing the text rather than trusting the id keeps the cache right
 /// whatever else writes the file: another process, or a meeting deleted and
 /// made again under a reused id (deterministic ids in tests).
+///
+/// Bounded by bytes, not by count: a meeting's size is bounded only by the
+/// request body limit.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    cache: Option<Cache<String, Cached>>,
+    cache: Option<Cache<String, Cached, ByBytes>>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,11 +134,36 @@ struct Cached {
     meeting: Arc<OnlineMeeting>,
 }
 
+/// An entry's estimated heap bytes: its text, the parsed meeting's strings
+/// (about as many bytes again) and the meeting's inline struct.
+#[derive(Clone, Debug)]
+struct ByBytes;
+
+impl Weighter<String, Cached> for ByBytes {
+    fn weight(&self, id: &String, cached: &Cached) -> u64 {
+        let inline = std::mem::size_of::<OnlineMeeting>();
+        (id.len() + 2 * cached.text.len() + inline) as u64
+    }
+}
+
+/// A typical entry's weight, to size the cache's table.
+const TYPICAL_ENTRY_BYTES: usize = 8 * 1024;
+
 impl Parsed {
-    /// A cache of up to `capacity` meetings; none for 0.
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of up to about `bytes` of meetings; none for 0.
+    pub(crate) fn new(bytes: usize) -> Self {
         Parsed {
-            cache: (capacity > 0).then(|| Cache::new(capacity)),
+            cache: (bytes > 0).then(|| {
+                let entries = (bytes / TYPICAL_ENTRY_BYTES).max(1);
+                Cache::with_weighter(entries, bytes as u64, ByBytes)
+            }),
+        }
+    }
+
+    /// Forgets the meeting with this id (it was deleted).
+    pub(crate) fn forget(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.remove(id);
         }
     }
 
