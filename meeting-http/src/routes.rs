@@ -14,6 +14,7 @@ use meeting_core::{
     Caller, CreateOrGetRequest, Forbidden, MeetingId, OnlineMeeting, Operation, Profile,
 };
 use quick_cache::sync::Cache;
+use quick_cache::Weighter;
 use std::sync::Arc;
 
 /// The largest request body accepted: 4 MiB (spec section 5).
@@ -245,17 +246,35 @@ async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiErro
     Ok(Bytes::from(buffer))
 }
 
-/// The most rendered meetings remembered; past it the least useful are forgotten.
-const RENDERED_MAX: usize = 4096;
+/// About how many bytes of rendered meetings are remembered; past it the
+/// least useful are forgotten. By bytes, since a meeting's size is bounded
+/// only by the body limit.
+const RENDERED_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Rendered response bodies by profile and meeting id, each with the meeting it
 /// renders: a hit answers the stored meeting again, and serializing it costs
 /// more than the rest of a hit.
-pub(crate) struct Rendered(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)>);
+pub(crate) struct Rendered(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes), ByBytes>);
+
+/// An entry's estimated heap bytes: the body, and the meeting it renders
+/// (about as many bytes again, plus its inline struct).
+#[derive(Clone)]
+pub(crate) struct ByBytes;
+
+impl Weighter<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)> for ByBytes {
+    fn weight(
+        &self,
+        (_, id): &(Profile, MeetingId),
+        (_, body): &(Arc<OnlineMeeting>, Bytes),
+    ) -> u64 {
+        (id.as_str().len() + 2 * body.len() + std::mem::size_of::<OnlineMeeting>()) as u64
+    }
+}
 
 impl Default for Rendered {
     fn default() -> Self {
-        Rendered(Cache::new(RENDERED_MAX))
+        // Sized for meetings of a few KB, the common case.
+        Rendered(Cache::with_weighter(4096, RENDERED_BYTES, ByBytes))
     }
 }
 
