@@ -67,7 +67,7 @@ pub fn time_batches<I, O>(
 }
 
 /// Wall time from the moment every thread is ready to the moment the last
-/// finishes `iters` hits: clone a request, createOrGet it, drop the outcome.
+/// finishes `iters` hits: createOrGet a request (borrowed), drop the outcome.
 ///
 /// Each thread takes its own slice of `requests` and its own [`Caller`](meeting_core::Caller),
 /// as independent clients have their own meetings and tokens: threads sharing
@@ -87,9 +87,9 @@ pub fn parallel_hits(
         let caller = crate::seed::caller();
         move || {
             for i in 0..iters as usize {
-                let request = own[(i * 7) % own.len()].clone();
+                let request = &own[(i * 7) % own.len()];
                 black_box(
-                    ready(service.create_or_get(&caller, Profile::Beta, &request)).expect("a hit"),
+                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit"),
                 );
             }
         }

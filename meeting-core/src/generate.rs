@@ -139,6 +139,22 @@ mod tests {
     }
 
     #[test]
+    fn thread_id_encodes_the_uuid_in_lower_case_text() {
+        #[derive(Debug)]
+        struct Fixed;
+        impl IdSource for Fixed {
+            fn uuid(&self) -> Uuid {
+                Uuid::from_u128(0xab)
+            }
+        }
+        // base64("00000000-0000-0000-0000-0000000000ab")
+        assert_eq!(
+            thread_id(&Fixed),
+            "19:meeting_MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMGFi@thread.v2"
+        );
+    }
+
+    #[test]
     fn thread_id_is_base64_of_a_uuid_text_without_padding() {
         let ids = SequentialIds::new();
         let thread = thread_id(&ids);
