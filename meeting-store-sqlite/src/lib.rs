@@ -279,15 +279,21 @@ mod parsed_meetings {
         (store, directory)
     }
 
+    /// Creates the sample meeting under `k` and returns it as the create did.
+    async fn create(store: &SqliteStore, k: &MeetingKey) -> Arc<OnlineMeeting> {
+        let outcome = store
+            .create_or_get(k, &|| sample_meeting(k, 1))
+            .await
+            .unwrap();
+        assert!(outcome.is_created());
+        outcome.into_meeting()
+    }
+
     #[tokio::test]
     async fn a_hit_on_an_unchanged_row_returns_the_meeting_already_parsed() {
         let (store, _directory) = store(1 << 20).await;
         let k = key("t", "u", "parsed");
-        let created = store
-            .create_or_get(&k, &|| sample_meeting(&k, 1))
-            .await
-            .unwrap()
-            .into_meeting();
+        let created = create(&store, &k).await;
         let hit = store
             .create_or_get(&k, &|| sample_meeting(&k, 2))
             .await
@@ -302,11 +308,7 @@ mod parsed_meetings {
     async fn a_row_rewritten_behind_the_store_is_parsed_again() {
         let (store, directory) = store(1 << 20).await;
         let k = key("t", "u", "rewritten");
-        let created = store
-            .create_or_get(&k, &|| sample_meeting(&k, 1))
-            .await
-            .unwrap()
-            .into_meeting();
+        let created = create(&store, &k).await;
         // Another writer of the file (a process, a reused id) changes the row.
         let other = rusqlite::Connection::open(directory.path().join("meetings.db")).unwrap();
         let mut changed = (*created).clone();
@@ -330,11 +332,7 @@ mod parsed_meetings {
         // The sample meeting's text alone is ~4 KB.
         let (store, _directory) = store(2 * 1024).await;
         let k = key("t", "u", "heavy");
-        let created = store
-            .create_or_get(&k, &|| sample_meeting(&k, 1))
-            .await
-            .unwrap()
-            .into_meeting();
+        let created = create(&store, &k).await;
         let hit = store.get_by_key(&k).await.unwrap().unwrap();
         assert_eq!(hit, created);
         assert!(!Arc::ptr_eq(&hit, &created));
@@ -344,11 +342,7 @@ mod parsed_meetings {
     async fn with_no_cache_every_hit_parses_its_row() {
         let (store, _directory) = store(0).await;
         let k = key("t", "u", "uncached");
-        let created = store
-            .create_or_get(&k, &|| sample_meeting(&k, 1))
-            .await
-            .unwrap()
-            .into_meeting();
+        let created = create(&store, &k).await;
         let hit = store.get_by_key(&k).await.unwrap().unwrap();
         assert_eq!(hit, created);
         assert!(!Arc::ptr_eq(&hit, &created));
