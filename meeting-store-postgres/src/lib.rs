@@ -82,7 +82,7 @@ use meeting_core::{
 };
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
@@ -248,7 +248,7 @@ impl PostgresStore {
         &self,
         key: &MeetingKey,
         new_meeting: NewMeeting<'_>,
-        offered: &mut Option<Offer>,
+        offered: &OnceLock<Offer>,
     ) -> Result<Outcome, Error> {
         let client = self.pool.get().await?;
         let select = client.prepare_cached(SELECT_BY_KEY).await?;
@@ -261,9 +261,13 @@ impl PostgresStore {
         if let Some(row) = client.query_opt(&select, &key_params).await? {
             return found(row, key, offered);
         }
-        let offer = match offered {
+        let offer = match offered.get() {
             Some(offer) => offer,
-            None => offered.insert(Offer::build(new_meeting)?),
+            // Only this call's attempts, one after another, ever fill it.
+            None => {
+                let built = Offer::build(new_meeting)?;
+                offered.get_or_init(|| built)
+            }
         };
         let insert = client.prepare_cached(INSERT).await?;
         for _ in 0..KEY_ROUNDS {
@@ -350,9 +354,9 @@ impl Offer {
 
 /// The meeting found under `key`: our own offer when an earlier attempt
 /// inserted it but lost its answer with the connection.
-fn found(row: Row, key: &MeetingKey, offered: &Option<Offer>) -> Result<Outcome, Error> {
+fn found(row: Row, key: &MeetingKey, offered: &OnceLock<Offer>) -> Result<Outcome, Error> {
     let meeting = decode(&row, || format!("{key:?}"))?;
-    Ok(match offered {
+    Ok(match offered.get() {
         Some(offer) if offer.meeting.id == meeting.id => {
             Outcome::Created(Arc::clone(&offer.meeting))
         }
@@ -442,23 +446,9 @@ impl MeetingStore for PostgresStore {
         if let Some(what) = key_has_nul(key) {
             return Err(Error::Nul(what).into());
         }
-        let mut offered = None;
-        self.within_call_timeout(async {
-            let mut tries = 0;
-            loop {
-                match self.try_create_or_get(key, new_meeting, &mut offered).await {
-                    Ok(outcome) => return Ok(outcome),
-                    Err(error) => {
-                        tries += 1;
-                        match retry_delay(&error, tries, self.options.max_retries) {
-                            Some(delay) => tokio::time::sleep(delay).await,
-                            None => return Err(error),
-                        }
-                    }
-                }
-            }
-        })
-        .await
+        let offered = OnceLock::new();
+        self.with_retries(|| self.try_create_or_get(key, new_meeting, &offered))
+            .await
     }
 
     async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
