@@ -36,15 +36,7 @@ struct Population {
 fn populate(count: u64) -> Population {
     let (service, store) = seed::populated_service(count);
     // The raw map shares the store's meetings, so it costs only its keys.
-    let map = (0..count)
-        .map(|n| {
-            let key = key(n);
-            let meeting = ready(meeting_core::MeetingStore::get_by_key(&*store, &key))
-                .expect("in memory")
-                .expect("stored");
-            (key, meeting)
-        })
-        .collect();
+    let (_, map) = seed::stored_map(&store, count);
     Population {
         service,
         map,
@@ -119,16 +111,7 @@ fn threads(c: &mut Criterion) {
 
     // The same on a bare DashMap (get and `Arc` clone, disjoint keys): the
     // ceiling its per-shard read locks, written by every get, leave.
-    let map: DashMap<MeetingKey, Arc<OnlineMeeting>> = (0..SMALL)
-        .map(|n| {
-            let key = key(n);
-            let meeting = ready(meeting_core::MeetingStore::get_by_key(&*store, &key))
-                .expect("in memory")
-                .expect("stored");
-            (key, meeting)
-        })
-        .collect();
-    let keys: Vec<MeetingKey> = (0..SMALL).map(key).collect();
+    let (keys, map) = seed::stored_map(&store, SMALL);
     let mut group = c.benchmark_group("scaling_threads_raw_map");
     for (name, threads) in [("baseline_1_thread", 1), ("2_threads", 2)] {
         group.throughput(Throughput::Elements(threads as u64));

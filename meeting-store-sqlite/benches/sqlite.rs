@@ -352,6 +352,23 @@ async fn store_create(store: &SqliteStore) {
     assert!(outcome.is_created());
 }
 
+/// [`CREATES`] creates, split evenly over `callers` concurrent tasks.
+async fn store_create_split(store: &Arc<SqliteStore>, callers: u64) {
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move {
+                for _ in 0..CREATES / callers {
+                    store_create(&store).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
 /// Fresh, empty databases for the create groups (they grow as they are measured).
 fn scratch() -> (tempfile::TempDir, PathBuf) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -416,19 +433,7 @@ fn create_concurrent(c: &mut Criterion) {
                 runtime.block_on(async {
                     let started = Instant::now();
                     for _ in 0..iterations {
-                        let tasks: Vec<_> = (0..callers)
-                            .map(|_| {
-                                let store = Arc::clone(&store);
-                                tokio::spawn(async move {
-                                    for _ in 0..CREATES / callers {
-                                        store_create(&store).await;
-                                    }
-                                })
-                            })
-                            .collect();
-                        for task in tasks {
-                            task.await.unwrap();
-                        }
+                        store_create_split(&store, callers).await;
                     }
                     started.elapsed()
                 })
@@ -506,26 +511,8 @@ fn paired_summary(_: &mut Criterion) {
         ),
     );
     let runtime = &runtime;
-    let creates = |callers: u64| {
-        let store = Arc::clone(&store);
-        move || {
-            runtime.block_on(async {
-                let tasks: Vec<_> = (0..callers)
-                    .map(|_| {
-                        let store = Arc::clone(&store);
-                        tokio::spawn(async move {
-                            for _ in 0..CREATES / callers {
-                                store_create(&store).await;
-                            }
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.await.unwrap();
-                }
-            })
-        }
-    };
+    let store = &store;
+    let creates = |callers: u64| move || runtime.block_on(store_create_split(store, callers));
     for callers in [8, 64] {
         report(
             &format!("64 creates, 1 caller vs {callers} callers (time ratio)"),
