@@ -141,19 +141,6 @@ async fn create_or_get(
     (status, json)
 }
 
-/// Percent-encodes a meeting id for a path segment.
-fn encode_segment(id: &str) -> String {
-    let mut out = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn meetingd_serves_create_or_get_on_a_postgres_store() {
     let url = support::fresh_database().await;
@@ -280,7 +267,7 @@ async fn two_meetingd_processes_on_one_database_create_exactly_one_meeting_per_k
             .get(format!(
                 "{}/v1.0/me/onlineMeetings/{}",
                 bases[other],
-                encode_segment(id)
+                meeting_tests::path_segment(id)
             ))
             .bearer_auth(user_token.as_str())
             .send()

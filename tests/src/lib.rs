@@ -98,3 +98,15 @@ pub mod seed {
         }
     }
 }
+
+/// A meeting id as one URL path segment: everything but RFC 3986's
+/// unreserved characters percent-encoded (ids hold `:` and `@`).
+pub fn path_segment(id: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(id, SEGMENT).to_string()
+}

@@ -295,19 +295,6 @@ impl MeetingStore for SwitchableStore {
     }
 }
 
-/// Percent-encodes a meeting id for a path segment.
-pub fn encode_segment(id: &str) -> String {
-    let mut out = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Sends raw bytes to the server at `base` and reads the answer until the server closes.
 pub async fn raw_exchange(base: &str, request: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -133,7 +133,7 @@ async fn another_user_of_the_tenant_gets_another_meeting_and_cannot_read_the_fir
     assert_eq!(theirs.status, 201);
     assert_ne!(mine["id"], theirs.json()["id"]);
 
-    let id = encode_segment(mine["id"].as_str().unwrap());
+    let id = meeting_tests::path_segment(mine["id"].as_str().unwrap());
     let reply = server
         .get(&format!("/v1.0/me/onlineMeetings/{id}"), &other_token)
         .await;
@@ -146,7 +146,7 @@ async fn get_returns_the_callers_meeting_and_delete_frees_the_key() {
     let body = r#"{"externalId":"to-delete"}"#;
     let created = server.create_or_get("v1.0", &token(), body).await;
     let meeting = created.json();
-    let id = encode_segment(meeting["id"].as_str().unwrap());
+    let id = meeting_tests::path_segment(meeting["id"].as_str().unwrap());
     let path = format!("/v1.0/me/onlineMeetings/{id}");
 
     let read = server.get(&path, &token()).await;
@@ -263,7 +263,7 @@ async fn users_routes_read_and_delete_the_callers_meeting_and_refuse_someone_els
         .create_or_get("v1.0", &token(), r#"{"externalId":"users-get"}"#)
         .await
         .json();
-    let id = encode_segment(created["id"].as_str().unwrap());
+    let id = meeting_tests::path_segment(created["id"].as_str().unwrap());
     let mine = format!("/v1.0/users/{USER}/onlineMeetings/{id}");
     let read = server.get(&mine, &token()).await;
     assert_eq!(read.status, 200, "{}", read.text);
