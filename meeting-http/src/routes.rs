@@ -254,11 +254,12 @@ const RENDERED_BYTES: u64 = 32 * 1024 * 1024;
 /// Rendered response bodies by profile and meeting id, each with the meeting it
 /// renders: a hit answers the stored meeting again, and serializing it costs
 /// more than the rest of a hit.
+#[derive(Debug)]
 pub(crate) struct Rendered(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes), ByBytes>);
 
 /// An entry's estimated heap bytes: the body, and the meeting it renders
 /// (about as many bytes again, plus its inline struct).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct ByBytes;
 
 impl Weighter<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)> for ByBytes {
@@ -275,14 +276,6 @@ impl Default for Rendered {
     fn default() -> Self {
         // Sized for meetings of a few KB, the common case.
         Rendered(Cache::with_weighter(4096, RENDERED_BYTES, ByBytes))
-    }
-}
-
-impl std::fmt::Debug for Rendered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rendered")
-            .field("len", &self.0.len())
-            .finish()
     }
 }
 

@@ -9,7 +9,9 @@ use meeting_core::{
     DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
 };
 use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier, GRAPH_AUDIENCES};
-use meeting_http::{HttpConfig, ServeOptions};
+use meeting_http::{
+    HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,11 +97,11 @@ struct ServeArgs {
     #[arg(long, env = "MEETINGD_JOIN_BASE_URL", default_value = DEFAULT_JOIN_BASE_URL)]
     join_base_url: String,
     /// Longest a request may take, in seconds, body upload included.
-    #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs())]
     request_timeout: u64,
     /// Longest a client may take to send a request's line and headers, in
     /// seconds; also how long an idle connection stays open.
-    #[arg(long, env = "MEETINGD_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "MEETINGD_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
     header_read_timeout: u64,
 }
 
