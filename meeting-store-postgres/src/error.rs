@@ -14,6 +14,8 @@ pub(crate) enum Error {
         value: String,
         expected: &'static str,
     },
+    #[error("weak sslmode \"{0}\" may not be used with sslrootcert=system (use \"verify-full\"): the platform's roots trust every public CA, which will sign a certificate for anyone's name, so only a check of the server's name proves it is yours")]
+    WeakSslMode(&'static str),
     #[error("the pool size must be at least 1")]
     EmptyPool,
     #[error("the connection string asks for TLS (sslmode={0}), but this build of meeting-store-postgres has no TLS support: build it with its cargo feature `tls` (on by default), or use sslmode=disable or sslmode=prefer on a trusted network (loopback, private link)")]
@@ -126,6 +128,7 @@ impl Error {
         match self {
             Error::BadUrl(_)
             | Error::BadParameter { .. }
+            | Error::WeakSslMode(_)
             | Error::EmptyPool
             | Error::TlsUnsupported(_)
             | Error::Tls(_)

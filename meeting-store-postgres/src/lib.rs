@@ -53,7 +53,11 @@
 //! | `verify-full` | TLS | the chain (to FILE, else the platform's roots) and the host name (or IP address) in the URL |
 //!
 //! `sslrootcert` is the path of a PEM file of CA certificates (percent-encoded
-//! in the URL where needed), or `system` for the platform's trusted roots. Unix
+//! in the URL where needed), or `system` for the platform's trusted roots. As in
+//! libpq 16, `sslrootcert=system` makes `verify-full` the default and refuses
+//! `disable`, `prefer` and `require` ([`StoreError::Incompatible`]): a public CA
+//! signs certificates for anybody, so only the name check proves the server is
+//! yours (which is why `verify-ca` checks the name too with these roots). Unix
 //! sockets never use TLS (PostgreSQL offers none there). A certificate that
 //! fails verification, or a server that refuses TLS under `require`, is
 //! [`StoreError::Incompatible`]: retrying will not help, the URL or the server

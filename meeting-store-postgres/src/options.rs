@@ -152,12 +152,29 @@ pub(crate) fn take_store_parameters(
             _ => kept.push(pair),
         }
     }
+    tls.mode = tls_mode_for_root(&tls)?;
     let rest = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
     Ok((rest, tls))
+}
+
+/// The mode in force for the URL's roots: as in libpq 16, `sslrootcert=system`
+/// means verify-full when no mode is given, and refuses the modes that would not
+/// check the server's certificate: any public CA can vouch for an impostor.
+fn tls_mode_for_root(tls: &TlsSettings) -> Result<Option<TlsMode>, Error> {
+    if tls.root_cert != Some(RootCert::System) {
+        return Ok(tls.mode);
+    }
+    match tls.mode {
+        None => Ok(Some(TlsMode::VerifyFull)),
+        Some(mode @ (TlsMode::VerifyCa | TlsMode::VerifyFull)) => Ok(Some(mode)),
+        Some(weak @ (TlsMode::Disable | TlsMode::Prefer | TlsMode::Require)) => {
+            Err(Error::WeakSslMode(weak.name()))
+        }
+    }
 }
 
 /// A URL query value, percent-decoded (`%20` for a space in a path).
@@ -196,16 +213,74 @@ mod tests {
         assert_eq!(rest, "postgres://h/db");
         assert_eq!(tls.mode, Some(TlsMode::VerifyFull));
         assert_eq!(tls.root_cert, Some(RootCert::File("/etc/my ca.pem".into())));
-        let (_, tls) =
-            take_store_parameters("postgres://h/db?sslrootcert=system", &mut options).unwrap();
-        assert_eq!(tls.root_cert, Some(RootCert::System));
-        assert_eq!(tls.mode, None);
         for url in [
             "postgres://h/db?sslmode=allow",
             "postgres://h/db?sslrootcert=",
         ] {
             let error = take_store_parameters(url, &mut options).unwrap_err();
             assert!(matches!(error, Error::BadParameter { .. }), "{url}");
+        }
+    }
+
+    #[test]
+    fn sslrootcert_system_without_sslmode_verifies_the_full_certificate() {
+        let (rest, tls) = take_store_parameters(
+            "postgres://h/db?sslrootcert=system&connect_timeout=2",
+            &mut PostgresOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://h/db?connect_timeout=2");
+        assert_eq!(tls.root_cert, Some(RootCert::System));
+        assert_eq!(tls.mode, Some(TlsMode::VerifyFull));
+        // Whatever the driver would read from the rest, the URL's mode is the one in force.
+        assert_eq!(
+            tls.effective_mode(tokio_postgres::config::SslMode::Prefer),
+            TlsMode::VerifyFull
+        );
+    }
+
+    #[test]
+    fn sslrootcert_system_keeps_the_verifying_modes() {
+        for (query, mode) in [
+            (
+                "sslmode=verify-full&sslrootcert=system",
+                TlsMode::VerifyFull,
+            ),
+            ("sslrootcert=system&sslmode=verify-ca", TlsMode::VerifyCa),
+        ] {
+            let (_, tls) = take_store_parameters(
+                &format!("postgres://h/db?{query}"),
+                &mut PostgresOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(tls.mode, Some(mode), "{query}");
+        }
+    }
+
+    #[test]
+    fn sslrootcert_system_with_a_weak_sslmode_is_refused() {
+        for weak in ["disable", "prefer", "require"] {
+            // In either order: the check is made once the whole query is read.
+            for query in [
+                format!("sslmode={weak}&sslrootcert=system"),
+                format!("sslrootcert=system&sslmode={weak}"),
+            ] {
+                let error = take_store_parameters(
+                    &format!("postgres://h/db?{query}"),
+                    &mut PostgresOptions::default(),
+                )
+                .unwrap_err();
+                assert!(
+                    matches!(error, Error::WeakSslMode(mode) if mode == weak),
+                    "{query}"
+                );
+                assert_eq!(
+                    error.to_string().split(':').next().unwrap(),
+                    format!(
+                        "weak sslmode \"{weak}\" may not be used with sslrootcert=system (use \"verify-full\")"
+                    )
+                );
+            }
         }
     }
 

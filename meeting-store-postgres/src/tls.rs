@@ -47,8 +47,7 @@ impl TlsMode {
         }
     }
 
-    #[cfg_attr(feature = "tls", allow(dead_code))] // names the mode a TLS-less build refuses
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TlsMode::Disable => "disable",
             TlsMode::Prefer => "prefer",
@@ -64,7 +63,8 @@ impl TlsMode {
 pub(crate) enum RootCert {
     /// A PEM file of one or more CA certificates.
     File(PathBuf),
-    /// The platform's trusted roots (`sslrootcert=system`, as in libpq 16).
+    /// The platform's trusted roots (`sslrootcert=system`, as in libpq 16:
+    /// verify-full unless the URL says verify-ca; weaker modes are refused).
     System,
 }
 

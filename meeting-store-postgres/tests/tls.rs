@@ -186,3 +186,30 @@ async fn prefer_the_default_encrypts_when_the_server_offers_tls() {
         .iter()
         .all(|&ssl| ssl));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslrootcert_system_alone_checks_the_certificate_against_the_platforms_roots() {
+    // The server's certificate comes from the test's own CA, which no platform
+    // trusts: a checked connection must fail (sslmode=prefer would encrypt and
+    // connect without looking at the certificate).
+    let error = PostgresStore::connect(&url("sslrootcert=system").await)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslrootcert_system_with_a_weak_sslmode_is_refused_before_connecting() {
+    for weak in ["disable", "prefer", "require"] {
+        let error =
+            PostgresStore::connect(&url(&format!("sslmode={weak}&sslrootcert=system")).await)
+                .await
+                .unwrap_err();
+        assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("weak sslmode \"{weak}\"")) && text.contains("verify-full"),
+            "{text}"
+        );
+    }
+}
