@@ -26,6 +26,7 @@ mod ids;
 pub mod model;
 pub mod odata;
 mod request;
+mod scan;
 mod service;
 mod store;
 pub mod testing;
@@ -47,7 +48,7 @@ pub use model::OnlineMeeting;
 pub use odata::ODataTag;
 pub use request::{
     CreateOrGetRequest, InvalidRequest, RequestParticipants, ATTENDEES_MAX, JSON_MAX_DEPTH,
-    SUBJECT_MAX_CHARS,
+    JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
 };
 pub use service::{
     DialIn, MeetingService, Profile, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,

@@ -213,6 +213,28 @@ where
 }
 
 impl OnlineMeeting {
+    /// Reads a meeting back from the JSON a store wrote for it (its
+    /// `serde_json` serialization).
+    ///
+    /// Every store reads through this, so that whatever the service accepted
+    /// reads back: nesting up to [`JSON_MAX_DEPTH`](crate::JSON_MAX_DEPTH)
+    /// levels (serde_json alone stops one level short). Deeper text, which the
+    /// service never writes, is refused with an error rather than risking the
+    /// stack.
+    pub fn from_stored_json(json: &str) -> Result<OnlineMeeting, serde_json::Error> {
+        if let Some(at) = crate::scan::too_deep(json.as_bytes(), crate::JSON_MAX_DEPTH) {
+            return Err(serde::de::Error::custom(format_args!(
+                "JSON nesting deeper than {} levels at byte {at}",
+                crate::JSON_MAX_DEPTH
+            )));
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        deserializer.disable_recursion_limit();
+        let meeting = OnlineMeeting::deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(meeting)
+    }
+
     /// The organizer's identity as stored.
     pub fn organizer_identity(&self) -> Option<&Identity> {
         self.participants
@@ -241,5 +263,76 @@ impl ChatInfo {
             thread_id: Some(thread_id.into()),
             ..ChatInfo::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A meeting whose first attendee's user identity carries an extra nested
+    /// `levels` deep; the identity object itself is 6 levels down.
+    fn meeting_with_extra(levels: usize) -> OnlineMeeting {
+        let extra = (0..levels).fold(json!(0), |inner, _| json!([inner]));
+        let mut user = Identity::user("u1", None);
+        user.additional.insert("x".into(), extra);
+        let attendee = MeetingParticipantInfo {
+            identity: Some(IdentitySet {
+                user: Some(user),
+                ..IdentitySet::default()
+            }),
+            ..MeetingParticipantInfo::default()
+        };
+        let mut meeting: OnlineMeeting = serde_json::from_value(json!({
+            "creationDateTime": "2026-01-01T09:00:00Z",
+            "startDateTime": "2026-01-01T09:00:00Z",
+            "endDateTime": "2026-01-01T10:00:00Z",
+            "joinWebUrl": "https://teams.microsoft.com/l/meetup-join/x",
+            "subject": null,
+            "participants": {},
+            "isBroadcast": false,
+            "autoAdmittedUsers": null,
+            "capabilities": [],
+            "audioConferencing": null,
+            "chatInfo": null,
+            "videoTeleconferenceId": null,
+            "externalId": "k",
+            "id": "u1_19:meeting_x@thread.v2",
+            "outerMeetingAutoAdmittedUsers": null,
+            "meetingInfo": null,
+        }))
+        .unwrap();
+        meeting.participants.attendees.push(attendee);
+        meeting
+    }
+
+    #[test]
+    fn a_meeting_nested_to_the_request_limit_reads_back() {
+        let meeting = meeting_with_extra(crate::JSON_MAX_DEPTH - 6);
+        let stored = serde_json::to_string(&meeting).unwrap();
+        assert!(crate::scan::too_deep(stored.as_bytes(), 127).is_some());
+        assert_eq!(crate::scan::too_deep(stored.as_bytes(), 128), None);
+        // serde_json's own limit stops one level short: the defect this reader fixes.
+        assert!(serde_json::from_str::<OnlineMeeting>(&stored).is_err());
+        assert_eq!(OnlineMeeting::from_stored_json(&stored).unwrap(), meeting);
+    }
+
+    #[test]
+    fn stored_text_nested_past_the_limit_is_an_error_not_a_stack_overflow() {
+        // Built as text: serde_json would recurse as deep to write (or drop) such a value.
+        let shallow = serde_json::to_string(&meeting_with_extra(0)).unwrap();
+        for levels in [crate::JSON_MAX_DEPTH - 5, 1_000_000] {
+            let extra = format!("{}0{}", "[".repeat(levels), "]".repeat(levels));
+            let stored = shallow.replace(r#""x":0"#, &format!(r#""x":{extra}"#));
+            let error = OnlineMeeting::from_stored_json(&stored).unwrap_err();
+            assert!(error.to_string().contains("deeper than 128"), "{error}");
+        }
+    }
+
+    #[test]
+    fn stored_text_with_trailing_characters_is_an_error() {
+        let stored = serde_json::to_string(&meeting_with_extra(0)).unwrap() + "x";
+        assert!(OnlineMeeting::from_stored_json(&stored).is_err());
     }
 }

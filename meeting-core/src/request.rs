@@ -3,6 +3,7 @@
 use crate::ids::ExternalId;
 use crate::model::{ChatInfo, MeetingParticipantInfo, MeetingParticipants};
 use crate::odata::ODataTag;
+use crate::scan::{Scanner, Token};
 use crate::DateTimeOffset;
 use serde::Deserialize;
 
@@ -10,8 +11,14 @@ use serde::Deserialize;
 pub const SUBJECT_MAX_CHARS: usize = 1024;
 /// The most attendees a request may list.
 pub const ATTENDEES_MAX: usize = 1000;
-/// The deepest JSON nesting a body may have (serde_json's recursion limit).
+/// The deepest JSON nesting a body may have. Stores read back whatever this
+/// lets through ([`OnlineMeeting::from_stored_json`](crate::OnlineMeeting::from_stored_json)).
 pub const JSON_MAX_DEPTH: usize = 128;
+/// The most JSON values and member names a body may hold. It bounds what
+/// parsing a body can build (a 4 MiB body of `[0,0,…]` would otherwise become
+/// two million values) at a few times what the fullest valid request needs:
+/// 1,000 attendees, each with an identity, UPN and role, take about 20,000.
+pub const JSON_MAX_VALUES: usize = 65_536;
 
 /// The body of `POST …/onlineMeetings/createOrGet`.
 ///
@@ -63,15 +70,79 @@ pub struct RequestParticipants {
     /// When present, must name the caller.
     #[serde(default)]
     pub organizer: Option<MeetingParticipantInfo>,
-    /// The meeting's attendees, kept as sent.
-    #[serde(default)]
+    /// The meeting's attendees, kept as sent; at most [`ATTENDEES_MAX`].
+    #[serde(default, deserialize_with = "participant_list")]
     pub attendees: Option<Vec<MeetingParticipantInfo>>,
     /// Checked for shape, then ignored: a created meeting has no producers.
-    #[serde(default)]
+    /// At most [`ATTENDEES_MAX`].
+    #[serde(default, deserialize_with = "participant_list")]
     pub producers: Option<Vec<MeetingParticipantInfo>>,
     /// Checked for shape, then ignored: a created meeting has no contributors.
-    #[serde(default)]
+    /// At most [`ATTENDEES_MAX`].
+    #[serde(default, deserialize_with = "participant_list")]
     pub contributors: Option<Vec<MeetingParticipantInfo>>,
+}
+
+/// A participant list, refused as soon as it passes [`ATTENDEES_MAX`]
+/// entries: nothing past the limit is built, whatever the body holds.
+fn participant_list<'de, D>(
+    deserializer: D,
+) -> Result<Option<Vec<MeetingParticipantInfo>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Bounded;
+
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<MeetingParticipantInfo>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {ATTENDEES_MAX} participants")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(ATTENDEES_MAX));
+            while let Some(participant) = seq.next_element()? {
+                if list.len() == ATTENDEES_MAX {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "more than {ATTENDEES_MAX} participants; at most {ATTENDEES_MAX} are allowed"
+                    )));
+                }
+                list.push(participant);
+            }
+            Ok(list)
+        }
+    }
+
+    struct Nullable;
+
+    impl<'de> serde::de::Visitor<'de> for Nullable {
+        type Value = Option<Vec<MeetingParticipantInfo>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {ATTENDEES_MAX} participants or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_seq(Bounded).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(Nullable)
 }
 
 /// A request that breaks a rule of spec section 2. The message names the member.
@@ -101,7 +172,7 @@ impl InvalidRequest {
     }
 
     /// A body refused by [`check_raw`], at byte `offset`.
-    fn raw(body: &[u8], offset: usize, problem: &str) -> Self {
+    fn raw(body: &[u8], offset: usize, problem: impl std::fmt::Display) -> Self {
         let before = &body[..offset.min(body.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let column = before.len()
@@ -232,9 +303,11 @@ fn explain(body: &[u8]) -> InvalidRequest {
 }
 
 /// Checks, over the raw body, what serde_json lets through in the members it
-/// skips (unknown members are skipped unparsed): the body is an object, nesting
-/// is at most [`JSON_MAX_DEPTH`] levels, every number fits an `f64`, and no
-/// string holds a lone surrogate escape. Syntax is left to serde_json.
+/// skips (unknown members are skipped unparsed), and bounds what parsing may
+/// build: the body is an object, nesting is at most [`JSON_MAX_DEPTH`] levels,
+/// it holds at most [`JSON_MAX_VALUES`] values and member names, every number
+/// fits an `f64`, and no string holds a lone surrogate escape. Syntax is left
+/// to serde_json.
 fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
     match body.iter().position(|b| !b" \t\r\n".contains(b)) {
         Some(start) if body[start] != b'{' => {
@@ -246,34 +319,24 @@ fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
         }
         _ => {}
     }
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'"' => i = skip_string(body, i + 1)?,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > JSON_MAX_DEPTH {
-                    return Err(InvalidRequest::raw(
-                        body,
-                        i,
-                        "JSON nesting deeper than 128 levels",
-                    ));
-                }
-                i += 1;
+    for (count, (at, token)) in Scanner::new(body).enumerate() {
+        if count == JSON_MAX_VALUES {
+            return Err(InvalidRequest::raw(
+                body,
+                at,
+                format_args!("more than {JSON_MAX_VALUES} JSON values and member names"),
+            ));
+        }
+        match token {
+            Token::Open { depth } if depth > JSON_MAX_DEPTH => {
+                return Err(InvalidRequest::raw(
+                    body,
+                    at,
+                    format_args!("JSON nesting deeper than {JSON_MAX_DEPTH} levels"),
+                ));
             }
-            b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = i;
-                while i < body.len()
-                    && matches!(body[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                {
-                    i += 1;
-                }
-                let number = std::str::from_utf8(&body[start..i])
+            Token::Number { text: (start, end) } => {
+                let number = std::str::from_utf8(&body[start..end])
                     .ok()
                     .and_then(|n| n.parse::<f64>().ok());
                 if number.is_some_and(|n| !n.is_finite()) {
@@ -284,38 +347,46 @@ fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
                     ));
                 }
             }
-            _ => i += 1,
+            Token::String { content } => {
+                if let Some(at) = lone_surrogate(body, content) {
+                    return Err(InvalidRequest::raw(
+                        body,
+                        at,
+                        "a lone surrogate in a string",
+                    ));
+                }
+            }
+            Token::Open { .. } | Token::Literal => {}
         }
     }
     Ok(())
 }
 
-/// Skips a string whose opening quote is just before `i`; returns the index after its end.
-fn skip_string(body: &[u8], mut i: usize) -> Result<usize, InvalidRequest> {
+/// The offset of the first `\u` escape in `body[start..end]` naming half of a
+/// surrogate pair without its other half.
+fn lone_surrogate(body: &[u8], (start, end): (usize, usize)) -> Option<usize> {
     let hex4 = |at: usize| {
         body.get(at..at + 4)
             .and_then(|digits| std::str::from_utf8(digits).ok())
             .and_then(|digits| u16::from_str_radix(digits, 16).ok())
     };
-    while i < body.len() {
+    let mut i = start;
+    while i < end {
         match body[i] {
-            b'"' => return Ok(i + 1),
             b'\\' if body.get(i + 1) == Some(&b'u') => match hex4(i + 2) {
                 Some(0xD800..=0xDBFF) => {
                     let escape_follows = body.get(i + 6..i + 8) == Some(b"\\u".as_slice());
                     if !(escape_follows && matches!(hex4(i + 8), Some(0xDC00..=0xDFFF))) {
-                        return Err(InvalidRequest::raw(body, i, "a lone surrogate in a string"));
+                        return Some(i);
                     }
                     i += 12;
                 }
-                Some(0xDC00..=0xDFFF) => {
-                    return Err(InvalidRequest::raw(body, i, "a lone surrogate in a string"))
-                }
+                Some(0xDC00..=0xDFFF) => return Some(i),
                 _ => i += 6,
             },
             b'\\' => i += 2,
             _ => i += 1,
         }
     }
-    Ok(i)
+    None
 }

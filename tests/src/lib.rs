@@ -1,7 +1,10 @@
 //! Shared by the cross-crate tests: the seed's example exchange and the
-//! comparison of a response with it. (The crate also runs the README's examples
+//! comparison of a response with it, the read-back of every accepted request
+//! through a store ([`read_back`]). (The crate also runs the README's examples
 //! as doctests; the tests themselves are in `tests/`.)
 #![doc = include_str!("../../README.md")]
+
+pub mod read_back;
 
 pub mod seed {
     //! The seed's example request and response (`../shared/spec/fixtures`).

@@ -152,3 +152,14 @@ proptest! {
         let _ = CreateOrGetRequest::from_json(body.to_string().as_bytes());
     }
 }
+
+#[tokio::test]
+async fn accepted_requests_read_back_through_the_memory_store() {
+    let store: std::sync::Arc<dyn meeting_core::MeetingStore> =
+        std::sync::Arc::new(meeting_store_memory::MemoryStore::new());
+    meeting_tests::read_back::accepted_requests_read_back(24, || {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
+}

@@ -1,7 +1,9 @@
 //! Spec section 2: the request body. Every bound at the limit and one past it.
 
 use super::*;
-use meeting_core::{ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, SUBJECT_MAX_CHARS};
+use meeting_core::{
+    CreateOrGetRequest, ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
+};
 use serde_json::json;
 
 fn body(value: Value) -> String {
@@ -71,6 +73,55 @@ fn at_most_1000_attendees() {
     assert_names(
         &body(json!({ "externalId": "k", "participants": { "attendees": attendees(1001) } })),
         "participants.attendees",
+    );
+}
+
+#[test]
+fn at_most_1000_producers_and_1000_contributors() {
+    for list in ["producers", "contributors"] {
+        let participants = |n: usize| json!({ list: vec![json!({"upn": "a@b"}); n] });
+        request(&body(
+            json!({ "externalId": "k", "participants": participants(1000) }),
+        ));
+        assert_names(
+            &body(json!({ "externalId": "k", "participants": participants(1001) })),
+            &format!("participants.{list}"),
+        );
+    }
+}
+
+#[test]
+fn attendees_past_the_limit_are_refused_before_the_rest_is_read() {
+    // Entry 1,002 is of the wrong type: a parser that read past entry 1,001
+    // would report it instead of the bound.
+    let mut attendees = vec![json!({}); ATTENDEES_MAX + 1];
+    attendees.push(json!(5));
+    let json = body(json!({ "externalId": "k", "participants": { "attendees": attendees } }));
+    let error = invalid(&json);
+    assert_eq!(
+        error.member_path(),
+        Some("participants.attendees"),
+        "{error}"
+    );
+    assert!(
+        error.message().contains("more than 1000 participants"),
+        "{error}"
+    );
+    // The same through serde alone, as an embedder deserializing the type would.
+    let error = serde_json::from_str::<CreateOrGetRequest>(&json).unwrap_err();
+    assert!(error.to_string().contains("more than 1000"), "{error}");
+}
+
+#[test]
+fn a_body_holds_at_most_65536_json_values() {
+    assert_eq!(JSON_MAX_VALUES, 65_536);
+    // `{`, "externalId", "k", "x", `[`: five, then the zeros.
+    let zeros = |n: usize| format!(r#"{{"externalId":"k","x":[{}]}}"#, vec!["0"; n].join(","));
+    request(&zeros(JSON_MAX_VALUES - 5));
+    let error = invalid(&zeros(JSON_MAX_VALUES - 4));
+    assert!(
+        error.message().contains("more than 65536 JSON values"),
+        "{error}"
     );
 }
 
