@@ -36,6 +36,8 @@ pub(crate) enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("{path} is read-only for this process (file permissions, an immutable attribute or a read-only file system); it was left untouched: make it writable, or choose another path")]
+    ReadOnly { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -54,6 +56,16 @@ pub(crate) enum Error {
     Serialize(#[source] serde_json::Error),
     #[error("the store's writer thread has stopped")]
     WriterStopped,
+    #[error("{0} writes are already waiting for the database: retry later")]
+    QueueFull(usize),
+    #[error(
+        "the database stayed locked by another connection until this write's deadline: retry later"
+    )]
+    DeadlinePassed(#[source] Option<Arc<rusqlite::Error>>),
+    /// A write the database refused for want of space or writability: the
+    /// store may recover (space freed, file made writable), so it is unavailable.
+    #[error("the database cannot be written now (full, read-only or failing): free space or make it writable")]
+    WritesFailing(#[source] Arc<rusqlite::Error>),
     #[error("a bug in meeting-store-sqlite: {0}")]
     Bug(&'static str),
     #[error("a blocking database task failed")]
@@ -76,10 +88,15 @@ impl From<Error> for StoreError {
             | Error::NotADatabase { .. }
             | Error::ForeignDatabase { .. }
             | Error::NewerSchema { .. }
-            | Error::Unwritable { .. } => StoreError::incompatible(error),
+            | Error::Unwritable { .. }
+            | Error::ReadOnly { .. } => StoreError::incompatible(error),
             Error::Corrupt { what, source } => StoreError::corrupt(what, source),
             Error::IdTaken(_) => StoreError::conflict(error),
-            Error::Io { .. } | Error::WriterStopped => StoreError::unavailable(error),
+            Error::Io { .. }
+            | Error::WriterStopped
+            | Error::QueueFull(_)
+            | Error::DeadlinePassed(_)
+            | Error::WritesFailing(_) => StoreError::unavailable(error),
             Error::Serialize(_) | Error::Task(_) | Error::Bug(_) => StoreError::internal(error),
             Error::Sqlite(ref sqlite) => match sqlite.sqlite_error_code() {
                 Some(
@@ -111,5 +128,29 @@ pub(crate) fn is_unwritable(error: &rusqlite::Error) -> bool {
     matches!(
         error.sqlite_error_code(),
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied)
+    )
+}
+
+/// Whether a failed write means the database cannot be written now (full,
+/// read-only, failing I/O), rather than a bug or a conflict: what `ping` reports.
+pub(crate) fn is_write_failure(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            ErrorCode::DiskFull
+                | ErrorCode::ReadOnly
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied
+                | ErrorCode::FileLockingProtocolFailed
+        )
+    )
+}
+
+/// Whether another connection holds the lock a write needs.
+pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
     )
 }

@@ -12,9 +12,14 @@
 //!   remembered meeting was parsed from, that meeting is returned
 //!   ([`SqliteOptions::parsed_cache_bytes`]).
 //! - **Careful**: a file that is not a SQLite database, another application's
-//!   database, a schema newer than this build, or an unwritable location is
-//!   refused with [`StoreError::Incompatible`] before anything is written. A
-//!   stored meeting that no longer parses is [`StoreError::Corrupt`] naming its id.
+//!   database, a schema newer than this build, a read-only file or an
+//!   unwritable location is refused with [`StoreError::Incompatible`] before
+//!   anything is written. A stored meeting that no longer parses is
+//!   [`StoreError::Corrupt`] naming its id, never its key.
+//! - **Unavailable, not broken**: a database that becomes full, read-only or
+//!   failing after open answers writes with [`StoreError::Unavailable`] (hits
+//!   still answer), and `ping` fails until writes work again. Writes wait in a
+//!   bounded queue ([`SqliteOptions::write_queue`]), each until its own deadline.
 //! - **Versioned**: the schema version is recorded in the file (`PRAGMA
 //!   user_version`, with `PRAGMA application_id` marking the file as a meeting
 //!   store) and migrations run in one transaction at open.
@@ -53,8 +58,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Instant;
 use tokio::sync::oneshot;
-use writer::Job;
+use writer::{Health, Job, Work};
 
 /// Meetings in one SQLite file. Share it behind an `Arc`.
 ///
@@ -66,9 +72,10 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     parsed: Arc<Parsed>,
     /// `None` only while dropping, so that the writer sees its queue close.
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    health: Arc<Health>,
 }
 
 impl Drop for SqliteStore {
@@ -118,13 +125,22 @@ impl SqliteStore {
         schema::check_existing(&path, &options)?;
         let mut connection = schema::connect(&path, &options, true)?;
         schema::migrate(&mut connection, &path)?;
-        let (jobs, queue) = mpsc::channel();
-        let max_batch = options.max_batch;
+        if let Some(bytes) = options.max_database_bytes {
+            schema::cap_size(&connection, bytes)?;
+        }
+        let (jobs, queue) = mpsc::sync_channel(options.write_queue.max(1));
         let commits = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&commits);
+        let health = Arc::new(Health::default());
+        let writer = writer::Writer {
+            connection,
+            jobs: queue,
+            max_batch: options.max_batch,
+            commits: Arc::clone(&commits),
+            health: Arc::clone(&health),
+        };
         let writer = std::thread::Builder::new()
             .name("meeting-sqlite-writer".to_owned())
-            .spawn(move || writer::run(connection, queue, max_batch, &counted))
+            .spawn(move || writer.run())
             .map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
@@ -137,6 +153,7 @@ impl SqliteStore {
             jobs: Some(jobs),
             writer: Some(writer),
             commits,
+            health,
         })
     }
 
@@ -156,13 +173,56 @@ impl SqliteStore {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// As [`MeetingStore::create_or_get`], waiting for the write lock (held by
+    /// another connection or process) only until `deadline` instead of
+    /// [`SqliteOptions::busy_timeout`] from now; past it, a create not yet
+    /// committed is [`StoreError::Unavailable`] and is not stored.
+    pub async fn create_or_get_until(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+        deadline: Instant,
+    ) -> Result<Outcome, StoreError> {
+        // A hit is a read: it neither builds a meeting nor waits for the writer.
+        if let Some(existing) = self.get_by_key(key).await? {
+            return Ok(Outcome::Existing(existing));
+        }
+        let meeting = Arc::new(new_meeting());
+        let json: Arc<str> = serde_json::to_string(&*meeting)
+            .map_err(Error::Serialize)?
+            .into();
+        let (reply, answer) = oneshot::channel();
+        let work = Work::Create {
+            key: key.clone(),
+            meeting: Arc::clone(&meeting),
+            json: Arc::clone(&json),
+            reply,
+        };
+        let outcome = self.write(work, deadline, answer).await?;
+        if outcome.is_created() {
+            self.parsed.remember(&meeting, &json);
+        }
+        Ok(outcome)
+    }
+
+    /// The deadline of a write queued now.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.options.busy_timeout
+    }
+
+    /// Queues `work` for the writer, refused at once when the queue is full.
     async fn write<T>(
         &self,
-        job: Job,
+        work: Work,
+        deadline: Instant,
         answer: oneshot::Receiver<Result<T, Error>>,
     ) -> Result<T, Error> {
         let jobs = self.jobs.as_ref().ok_or(Error::WriterStopped)?;
-        jobs.send(job).map_err(|_| Error::WriterStopped)?;
+        jobs.try_send(Job { work, deadline })
+            .map_err(|refused| match refused {
+                mpsc::TrySendError::Full(_) => Error::QueueFull(self.options.write_queue.max(1)),
+                mpsc::TrySendError::Disconnected(_) => Error::WriterStopped,
+            })?;
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 }
@@ -174,26 +234,8 @@ impl MeetingStore for SqliteStore {
         key: &MeetingKey,
         new_meeting: NewMeeting<'_>,
     ) -> Result<Outcome, StoreError> {
-        // A hit is a read: it neither builds a meeting nor waits for the writer.
-        if let Some(existing) = self.get_by_key(key).await? {
-            return Ok(Outcome::Existing(existing));
-        }
-        let meeting = Arc::new(new_meeting());
-        let json: Arc<str> = serde_json::to_string(&*meeting)
-            .map_err(Error::Serialize)?
-            .into();
-        let (reply, answer) = oneshot::channel();
-        let job = Job::Create {
-            key: key.clone(),
-            meeting: Arc::clone(&meeting),
-            json: Arc::clone(&json),
-            reply,
-        };
-        let outcome = self.write(job, answer).await?;
-        if outcome.is_created() {
-            self.parsed.remember(&meeting, &json);
-        }
-        Ok(outcome)
+        self.create_or_get_until(key, new_meeting, self.deadline())
+            .await
     }
 
     async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
@@ -214,15 +256,25 @@ impl MeetingStore for SqliteStore {
 
     async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Delete {
+        let work = Work::Delete {
             id: id.as_str().to_owned(),
             reply,
         };
-        let deleted = self.write(job, answer).await?;
+        let deleted = self.write(work, self.deadline(), answer).await?;
         self.parsed.forget(id.as_str());
         Ok(deleted)
     }
 
+    /// Succeeds when the file can be read and writes work.
+    ///
+    /// Reads on a reader connection. Writes are known from the writer thread:
+    /// it records whether its last write transaction failed for want of space
+    /// or writability (full, read-only, I/O error), clearing that at the next
+    /// write that commits. Healthy, ping writes nothing. After such a failure,
+    /// ping itself asks the writer for a probe (a row written and deleted in
+    /// one committed transaction, storing nothing) and answers
+    /// [`StoreError::Unavailable`] while that fails, so a store taken out of
+    /// service for a failing ping still learns when it can write again.
     async fn ping(&self) -> Result<(), StoreError> {
         self.readers
             .run(|connection| {
@@ -230,6 +282,11 @@ impl MeetingStore for SqliteStore {
                 Ok(())
             })
             .await?;
+        if self.health.failure().is_some() {
+            let (reply, answer) = oneshot::channel();
+            self.write(Work::Probe { reply }, self.deadline(), answer)
+                .await?;
+        }
         Ok(())
     }
 }

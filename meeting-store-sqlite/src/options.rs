@@ -44,9 +44,24 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// How long a statement waits for a lock held by another connection or
     /// process before the store reports itself unavailable; 5 s by default.
+    /// A create or delete waits for the write lock until its own deadline, this
+    /// long after it was queued ([`SqliteStore::create_or_get_until`](crate::SqliteStore::create_or_get_until)
+    /// sets another): a group commit kept waiting fails only the callers whose
+    /// deadline passed, and commits the others once the lock is free.
     pub busy_timeout: Duration,
     /// The most writes committed together in one transaction (group commit); 1,024 by default.
     pub max_batch: usize,
+    /// The most writes waiting for the writer thread beside the batch it is
+    /// committing; one more is refused at once with
+    /// [`StoreError::Unavailable`](meeting_core::StoreError::Unavailable) rather
+    /// than queued without bound. 4,096 by default.
+    pub write_queue: usize,
+    /// The most bytes the database file may hold (SQLite's `max_page_count` on
+    /// the writer, rounded down to whole pages, never below the file's current
+    /// size); `None`, the default, for no cap but the file system's. A create
+    /// that would need more is [`StoreError::Unavailable`](meeting_core::StoreError::Unavailable),
+    /// as on a full disk, and works again once deleted meetings free pages.
+    pub max_database_bytes: Option<u64>,
     /// How many idle reader connections are kept open for lookups; 4 by default.
     pub idle_readers: usize,
     /// About how many bytes of parsed meetings are kept in memory, so that a
@@ -63,6 +78,8 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
             max_batch: 1024,
+            write_queue: 4096,
+            max_database_bytes: None,
             idle_readers: 4,
             parsed_cache_bytes: 32 * 1024 * 1024,
         }

@@ -58,6 +58,12 @@ pub(crate) fn connect(
         }
     };
     let connection = Connection::open_with_flags(path, flags).map_err(unwritable)?;
+    // SQLite quietly opens a file it may not write read-only; every write would then fail.
+    if create && connection.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(Error::ReadOnly {
+            path: path.to_owned(),
+        });
+    }
     connection.busy_timeout(options.busy_timeout)?;
     let mode = enter_wal(&connection, options.busy_timeout).map_err(unwritable)?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -73,6 +79,14 @@ pub(crate) fn connect(
     }
     connection.pragma_update(None, "synchronous", options.synchronous.pragma_value())?;
     Ok(connection)
+}
+
+/// Caps the database at `bytes` (whole pages; SQLite keeps it at least the current size).
+pub(crate) fn cap_size(connection: &Connection, bytes: u64) -> Result<(), Error> {
+    let page_size: u64 = connection.pragma_query_value(None, "page_size", |row| row.get(0))?;
+    let pages = (bytes / page_size.max(1)).max(1);
+    connection.pragma_update(None, "max_page_count", pages)?;
+    Ok(())
 }
 
 /// Switches the database to WAL and returns the journal mode in force.

@@ -86,3 +86,38 @@ impl Random {
         low + self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % (high - low).max(1)
     }
 }
+
+/// Whether this process runs as root, for whom permission bits do not stop writes.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
+
+/// `path` made unwritable even for root, until dropped: the immutable attribute
+/// (`chattr +i`) makes the kernel refuse every write, through descriptors
+/// already open too, whoever asks.
+pub struct Immutable(PathBuf);
+
+impl Immutable {
+    /// Sets the attribute, or fails saying what this needs.
+    pub fn set(path: &Path) -> Immutable {
+        let output = Command::new("chattr").arg("+i").arg(path).output();
+        match output {
+            Ok(output) if output.status.success() => Immutable(path.to_owned()),
+            other => panic!(
+                "cannot make {path:?} immutable ({other:?}): this test needs `chattr` \
+                 (e2fsprogs), CAP_LINUX_IMMUTABLE (root) and a file system with the \
+                 immutable attribute (ext4, xfs, btrfs)"
+            ),
+        }
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        // Else the temporary directory cannot be removed.
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}

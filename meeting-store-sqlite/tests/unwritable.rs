@@ -1,0 +1,113 @@
+//! A database that cannot be written: refused at open when it is read-only
+//! then, answered as unavailable (and reported by `ping`) when it becomes so later.
+
+mod support;
+
+use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::{MeetingStore, StoreError};
+use meeting_store_sqlite::SqliteStore;
+use std::os::unix::fs::PermissionsExt;
+use support::{bytes, database, Immutable};
+
+/// The full text of an error and its sources, as a log would show it.
+fn chain(error: &StoreError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_read_only_database_file_is_refused_at_open_saying_so_and_left_untouched() {
+    let (_directory, path) = database();
+    let kept = key("tenant", "user", "kept");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store
+            .create_or_get(&kept, &|| sample_meeting(&kept, 1))
+            .await
+            .unwrap();
+    }
+    // Root ignores permission bits: the immutable attribute stops root too.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let _immutable = support::is_root().then(|| Immutable::set(&path));
+    let before = bytes(&path).unwrap();
+
+    let error = SqliteStore::open(&path)
+        .await
+        .expect_err("a read-only file is refused");
+    eprintln!("{}", chain(&error));
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(
+        chain(&error).contains("is read-only"),
+        "the message says the file is read-only: {}",
+        chain(&error)
+    );
+    assert_eq!(bytes(&path).unwrap(), before, "the file is untouched");
+}
+
+/// `path` with `suffix` appended (SQLite's sidecar files).
+fn sidecar(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+#[tokio::test]
+async fn a_database_that_becomes_unwritable_answers_creates_unavailable_and_ping_says_so_until_it_is_writable_again(
+) {
+    let (_directory, path) = database();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let kept = key("tenant", "user", "kept");
+    let stored = store
+        .create_or_get(&kept, &|| sample_meeting(&kept, 1))
+        .await
+        .unwrap()
+        .into_meeting();
+    store.ping().await.expect("healthy while writes work");
+
+    // Made unwritable behind the open store, for root too: every write to
+    // the WAL (and a checkpoint into the file) now fails with EPERM.
+    let wal = Immutable::set(&sidecar(&path, "-wal"));
+    let file = Immutable::set(&path);
+    let refused = key("tenant", "user", "refused");
+    for _ in 0..2 {
+        let error = store
+            .create_or_get(&refused, &|| sample_meeting(&refused, 2))
+            .await
+            .unwrap_err();
+        eprintln!("{}", chain(&error));
+        assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+        let error = store
+            .ping()
+            .await
+            .expect_err("ping reports the failing writes");
+        assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    }
+    let hit = store
+        .get_by_key(&kept)
+        .await
+        .unwrap()
+        .expect("reads still answer");
+    assert_eq!(hit, stored);
+
+    drop((wal, file));
+    store.ping().await.expect("ping sees writes work again");
+    let created = store
+        .create_or_get(&refused, &|| sample_meeting(&refused, 2))
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    drop(store);
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(reopened.get_by_key(&kept).await.unwrap(), Some(stored));
+    assert_eq!(
+        reopened.get_by_key(&refused).await.unwrap(),
+        Some(created.into_meeting())
+    );
+}
