@@ -13,6 +13,11 @@
 //!   answer within [`PostgresOptions::call_timeout`] is
 //!   [`StoreError::Unavailable`]; the pool drops dead connections and opens
 //!   new ones by itself once the server is back.
+//! - **Lost answers**: a call whose connection is lost after its statement was
+//!   sent is retried once on a new connection. Create-or-get then finds its
+//!   own meeting and reports it created; a delete that finds no row reports
+//!   the meeting deleted (`true`), since the lost attempt most likely deleted
+//!   it and the meeting is gone either way.
 //! - **Migrations** are recorded by version in `meeting_store_schema`; a
 //!   database with a newer version is refused ([`StoreError::Incompatible`])
 //!   and left untouched.
@@ -86,9 +91,11 @@ use meeting_core::{
 };
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::config::Host;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, Row};
 
@@ -299,6 +306,28 @@ impl PostgresStore {
         Err(Error::KeyChurn(KEY_ROUNDS))
     }
 
+    /// One attempt at a delete; `maybe_deleted` is set once an attempt's
+    /// DELETE may have run without its answer reaching us.
+    ///
+    /// A retry that then finds no row reports the meeting deleted: most likely
+    /// that attempt deleted it, and either way the meeting is gone, which is what
+    /// the caller asked for; answering "not found" would tell it that a delete
+    /// which succeeded had not. (The one cost: a delete of an id that never
+    /// existed, whose first answer is lost, also reports deleted.)
+    async fn try_delete(&self, id: &MeetingId, maybe_deleted: &AtomicBool) -> Result<bool, Error> {
+        let client = self.pool.get().await?;
+        let delete = client.prepare_cached(DELETE).await?;
+        match client.execute(&delete, &[&id.as_str()]).await {
+            Ok(deleted) => Ok(deleted > 0 || maybe_deleted.load(Ordering::SeqCst)),
+            Err(error) => {
+                if outcome_unknown(&error) {
+                    maybe_deleted.store(true, Ordering::SeqCst);
+                }
+                Err(error.into())
+            }
+        }
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or runs out of retries.
     async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
     where
@@ -376,6 +405,17 @@ fn decode(row: &Row, what: impl FnOnce() -> String) -> Result<Arc<OnlineMeeting>
             what: what(),
             source,
         })
+}
+
+/// Whether a statement that failed with `error` may have run all the same: the
+/// server's answer never came (the connection ended after the statement was
+/// sent), or the server says it cannot tell (SQLSTATE 40003). A server error
+/// is an answer: the statement failed and its transaction rolled back.
+fn outcome_unknown(error: &tokio_postgres::Error) -> bool {
+    match error.code() {
+        None => true,
+        Some(code) => *code == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN,
+    }
 }
 
 /// A unique violation on insert can only be the id's: the key's is handled by `ON CONFLICT`.
@@ -495,12 +535,9 @@ impl MeetingStore for PostgresStore {
         if id.as_str().contains('\0') {
             return Ok(false);
         }
-        self.with_retries(|| async {
-            let client = self.pool.get().await?;
-            let delete = client.prepare_cached(DELETE).await?;
-            Ok(client.execute(&delete, &[&id.as_str()]).await? > 0)
-        })
-        .await
+        let maybe_deleted = AtomicBool::new(false);
+        self.with_retries(|| self.try_delete(id, &maybe_deleted))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

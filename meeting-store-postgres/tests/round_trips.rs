@@ -21,6 +21,14 @@ async fn counted(isolation: Isolation) -> (PostgresStore, Relay, Server) {
 }
 
 async fn relayed(options: PostgresOptions) -> (PostgresStore, Relay, Server) {
+    let (store, relay, server, _) = relayed_with_direct_url(options).await;
+    (store, relay, server)
+}
+
+/// Also returns the URL of the store's database straight on the server, past the relay.
+async fn relayed_with_direct_url(
+    options: PostgresOptions,
+) -> (PostgresStore, Relay, Server, String) {
     let server = match Cluster::start(ClusterOptions::for_tests()) {
         Ok(cluster) => Server::Local(cluster),
         Err(why) => support::no_postgres(&why),
@@ -38,7 +46,7 @@ async fn relayed(options: PostgresOptions) -> (PostgresStore, Relay, Server) {
     )
     .await
     .expect("the store connects through the relay");
-    (store, relay, server)
+    (store, relay, server, url)
 }
 
 /// Round trips of `calls` runs of `operation`, after one run to prepare its statements.
@@ -166,4 +174,48 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
         "the stored meeting, once answers flow again"
     );
     assert_eq!(again.meeting().id, sample_meeting(&k, 1).id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
+    let (store, relay, _server, direct) = relayed_with_direct_url(PostgresOptions {
+        pool_size: 1,
+        ..PostgresOptions::default()
+    })
+    .await;
+    let k = key("t", "u", "deleted-in-the-dark");
+    let id = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap()
+        .meeting()
+        .id
+        .clone();
+
+    relay.lose_next_answer_to("DELETE");
+    let deleted = store.delete(&id).await.unwrap();
+    assert_eq!(
+        relay.answers_lost(),
+        1,
+        "the server ran the DELETE; its answer was lost"
+    );
+    assert!(
+        deleted,
+        "the lost attempt deleted the meeting: the retry must not say not-found"
+    );
+
+    // Gone, for the store and for a connection past the relay.
+    assert_eq!(store.get(&id).await.unwrap(), None);
+    let (client, connection) = tokio_postgres::connect(&direct, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM online_meetings", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+    // With every answer delivered, deleting it again is an honest not-found.
+    assert!(!store.delete(&id).await.unwrap());
 }

@@ -581,12 +581,15 @@ fn path_str(path: &Path) -> Result<&str, String> {
 
 /// A TCP relay in front of PostgreSQL that counts the server's ReadyForQuery
 /// messages (exactly one ends each round trip: a `Sync` or a simple query),
-/// and can hold the server's answers back, as a network that stops delivering would.
+/// and can hold the server's answers back, as a network that stops delivering
+/// would, or lose one answer with its connection.
 pub struct Relay {
     /// The loopback port to connect to instead of the server's.
     pub port: u16,
     ready: Arc<AtomicU64>,
     holding: Arc<std::sync::atomic::AtomicBool>,
+    losing: Arc<std::sync::Mutex<Option<&'static str>>>,
+    lost: Arc<AtomicU64>,
 }
 
 impl Relay {
@@ -599,7 +602,10 @@ impl Relay {
         let port = listener.local_addr().expect("the relay's port").port();
         let ready = Arc::new(AtomicU64::new(0));
         let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let losing = Arc::new(std::sync::Mutex::new(None::<&'static str>));
+        let lost = Arc::new(AtomicU64::new(0));
         let (counter, hold) = (Arc::clone(&ready), Arc::clone(&holding));
+        let (lose, lost_count) = (Arc::clone(&losing), Arc::clone(&lost));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
@@ -611,6 +617,7 @@ impl Relay {
                     let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
                 });
                 let (counter, hold) = (Arc::clone(&counter), Arc::clone(&hold));
+                let (lose, lost_count) = (Arc::clone(&lose), Arc::clone(&lost_count));
                 tokio::spawn(async move {
                     let (mut pending, mut chunk) = (Vec::new(), vec![0u8; 16 * 1024]);
                     while let Ok(read) = server_read.read(&mut chunk).await {
@@ -624,6 +631,7 @@ impl Relay {
                         // answer must find its round trip already counted.
                         pending.extend_from_slice(&chunk[..read]);
                         // Messages: a type byte, then a big-endian length that counts itself.
+                        let mut losing_this = false;
                         while pending.len() >= 5 {
                             let length = u32::from_be_bytes([
                                 pending[1], pending[2], pending[3], pending[4],
@@ -634,7 +642,22 @@ impl Relay {
                             if pending[0] == b'Z' {
                                 counter.fetch_add(1, Ordering::SeqCst);
                             }
+                            // CommandComplete: its tag ("DELETE 1"), NUL-terminated.
+                            if pending[0] == b'C' {
+                                let tag = &pending[5..length];
+                                let mut armed = lose.lock().expect("the relay's lock");
+                                if armed.is_some_and(|prefix| tag.starts_with(prefix.as_bytes())) {
+                                    *armed = None;
+                                    losing_this = true;
+                                }
+                            }
                             pending.drain(..1 + length);
+                        }
+                        if losing_this {
+                            // The server has done the work; the client never hears of
+                            // it and sees its connection end (client_write drops here).
+                            lost_count.fetch_add(1, Ordering::SeqCst);
+                            break;
                         }
                         if client_write.write_all(&chunk[..read]).await.is_err() {
                             break;
@@ -647,7 +670,21 @@ impl Relay {
             port,
             ready,
             holding,
+            losing,
+            lost,
         }
+    }
+
+    /// Closes the client's connection instead of delivering the server's answer
+    /// to the next statement whose command tag starts with `tag` (`"DELETE"`):
+    /// the statement ran and committed, and the client cannot know it.
+    pub fn lose_next_answer_to(&self, tag: &'static str) {
+        *self.losing.lock().expect("the relay's lock") = Some(tag);
+    }
+
+    /// How many answers [`lose_next_answer_to`](Self::lose_next_answer_to) has lost.
+    pub fn answers_lost(&self) -> u64 {
+        self.lost.load(Ordering::SeqCst)
     }
 
     /// Round trips completed so far, over every relayed connection.
