@@ -28,11 +28,11 @@ pub(crate) enum Error {
     NotUtf8(String),
     #[error("the database has meeting store schema version {found}, which this build does not know (it knows versions up to {known}); nothing was changed: run a newer meeting-store-postgres")]
     NewerSchema { found: i64, known: i64 },
-    #[error("the stored JSON of meeting {what} cannot be read")]
+    #[error("the stored JSON of meeting {id} cannot be read")]
     Corrupt {
-        what: String,
+        id: String,
         #[source]
-        source: serde_json::Error,
+        source: Unreadable,
     },
     #[error("meeting id {0} is already stored under another key")]
     IdTaken(String),
@@ -81,6 +81,32 @@ impl From<deadpool_postgres::PoolError> for Error {
             PoolError::Closed
             | PoolError::NoRuntimeSpecified
             | PoolError::PostCreateHook(HookError::Message(_)) => Error::PoolClosed,
+        }
+    }
+}
+
+/// Where and how stored JSON fails to parse, without serde_json's message,
+/// which may quote what is stored (a subject, a name, a date) into the logs.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} at line {line} column {column}")]
+pub(crate) struct Unreadable {
+    what: &'static str,
+    line: usize,
+    column: usize,
+}
+
+impl From<&serde_json::Error> for Unreadable {
+    fn from(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        Unreadable {
+            what: match error.classify() {
+                Category::Syntax => "not valid JSON",
+                Category::Eof => "JSON cut short",
+                Category::Data => "JSON that does not fit the meeting model",
+                Category::Io => "JSON that cannot be read",
+            },
+            line: error.line(),
+            column: error.column(),
         }
     }
 }
@@ -253,7 +279,7 @@ fn has_io_source(error: &tokio_postgres::Error) -> bool {
 impl From<Error> for StoreError {
     fn from(error: Error) -> Self {
         match error {
-            Error::Corrupt { what, source } => StoreError::corrupt(what, source),
+            Error::Corrupt { id, source } => StoreError::corrupt(id, source),
             error => match error.class() {
                 Class::Serialization | Class::Unavailable => StoreError::unavailable(error),
                 Class::Conflict => StoreError::conflict(error),
@@ -315,6 +341,26 @@ mod tests {
             .unwrap_err();
         let text = Error::BadUrl(error).to_string();
         assert!(text.contains("no_such_parameter"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_json_is_described_without_the_stored_values() {
+        let error = serde_json::from_str::<meeting_core::OnlineMeeting>(
+            r#""Alice Example, alice@contoso.com""#,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("Alice"),
+            "serde_json quotes it: {error}"
+        );
+        let text = Unreadable::from(&error).to_string();
+        assert_eq!(
+            text,
+            "JSON that does not fit the meeting model at line 1 column 34"
+        );
+        let text =
+            Unreadable::from(&serde_json::from_str::<Vec<u8>>("[1,").unwrap_err()).to_string();
+        assert_eq!(text, "JSON cut short at line 1 column 3");
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub use options::{Isolation, PostgresOptions, UnknownIsolation};
 
 use async_trait::async_trait;
 use deadpool_postgres::{ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime};
-use error::{Class, Error};
+use error::{Class, Error, Unreadable};
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
 };
@@ -99,9 +99,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, Row};
 
+// The id beside the JSON: an error names a meeting by its id, never by its key.
 const SELECT_BY_KEY: &str =
-    "SELECT meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
-const SELECT_BY_ID: &str = "SELECT meeting FROM online_meetings WHERE id = $1";
+    "SELECT id, meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
+const SELECT_BY_ID: &str = "SELECT id, meeting FROM online_meetings WHERE id = $1";
 const INSERT: &str = "INSERT INTO online_meetings (tenant_id, user_id, external_id, id, meeting) \
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING RETURNING id";
@@ -270,7 +271,7 @@ impl PostgresStore {
         );
         let key_params: [&(dyn ToSql + Sync); 3] = [&tenant, &user, &external_id];
         if let Some(row) = client.query_opt(&select, &key_params).await? {
-            return found(row, key, offered);
+            return found(&row, offered);
         }
         let offer = match offered.get() {
             Some(offer) => offer,
@@ -300,7 +301,7 @@ impl PostgresStore {
             }
             // Lost the race: a new statement takes a new snapshot, which sees the winner.
             if let Some(row) = client.query_opt(&select, &key_params).await? {
-                return found(row, key, offered);
+                return found(&row, offered);
             }
         }
         Err(Error::KeyChurn(KEY_ROUNDS))
@@ -387,8 +388,8 @@ impl Offer {
 
 /// The meeting found under `key`: our own offer when an earlier attempt
 /// inserted it but lost its answer with the connection.
-fn found(row: Row, key: &MeetingKey, offered: &OnceLock<Offer>) -> Result<Outcome, Error> {
-    let meeting = decode(&row, || format!("{key:?}"))?;
+fn found(row: &Row, offered: &OnceLock<Offer>) -> Result<Outcome, Error> {
+    let meeting = decode(row)?;
     Ok(match offered.get() {
         Some(offer) if offer.meeting.id == meeting.id => {
             Outcome::Created(Arc::clone(&offer.meeting))
@@ -397,14 +398,17 @@ fn found(row: Row, key: &MeetingKey, offered: &OnceLock<Offer>) -> Result<Outcom
     })
 }
 
-fn decode(row: &Row, what: impl FnOnce() -> String) -> Result<Arc<OnlineMeeting>, Error> {
-    let text: &str = row.try_get(0)?;
-    serde_json::from_str(text)
-        .map(Arc::new)
-        .map_err(|source| Error::Corrupt {
-            what: what(),
-            source,
-        })
+/// The meeting of an `(id, meeting)` row; unreadable JSON is [`Error::Corrupt`]
+/// naming the row's id (a key would put personal data in logs).
+fn decode(row: &Row) -> Result<Arc<OnlineMeeting>, Error> {
+    let text: &str = row.try_get(1)?;
+    serde_json::from_str(text).map(Arc::new).map_err(|source| {
+        let id: Result<&str, _> = row.try_get(0);
+        Error::Corrupt {
+            id: id.unwrap_or("(unreadable id)").to_owned(),
+            source: Unreadable::from(&source),
+        }
+    })
 }
 
 /// Whether a statement that failed with `error` may have run all the same: the
@@ -512,8 +516,7 @@ impl MeetingStore for PostgresStore {
                     ],
                 )
                 .await?;
-            row.map(|row| decode(&row, || format!("{key:?}")))
-                .transpose()
+            row.map(|row| decode(&row)).transpose()
         })
         .await
     }
@@ -526,7 +529,7 @@ impl MeetingStore for PostgresStore {
             let client = self.pool.get().await?;
             let select = client.prepare_cached(SELECT_BY_ID).await?;
             let row = client.query_opt(&select, &[&id.as_str()]).await?;
-            row.map(|row| decode(&row, || id.to_string())).transpose()
+            row.map(|row| decode(&row)).transpose()
         })
         .await
     }
