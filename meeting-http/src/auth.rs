@@ -1,12 +1,26 @@
 //! Bearer tokens (spec section 6): verification into a [`Caller`], and minting
 //! for development and tests.
+//!
+//! RS256 keys from a file or (feature `jwks-url`, on by default) a URL are
+//! reloaded: when a token names a `kid` the keys lack (a signing-key rollover),
+//! at most once per [`DEFAULT_JWKS_MIN_RELOAD_INTERVAL`] and one reload at a
+//! time; and when they are older than [`DEFAULT_JWKS_REFRESH`]. A failed reload
+//! keeps the current keys and logs a warning. When a reload changes the keys,
+//! every remembered token is verified again, so a removed key stops being
+//! trusted at once rather than when its tokens expire.
 
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+#[cfg(feature = "jwks-url")]
+mod fetch;
+mod keys;
+
+#[cfg(feature = "jwks-url")]
+pub use fetch::{JWKS_FETCH_TIMEOUT, JWKS_MAX_BYTES};
+
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use keys::{KeySet, KeySource, ReloadPolicy, RsaKeys};
 use meeting_core::{Caller, SCOPE_READ_WRITE};
 use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +34,27 @@ pub const GRAPH_AUDIENCES: [&str; 2] = [
 
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 60;
+
+/// The shortest HS256 secret accepted: the hash's size (RFC 7518 section 3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// Reloadable RS256 keys are reloaded once they are this old (on the next verification).
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(24 * 3600);
+
+/// At most one reload attempt per this interval for a token naming an unknown
+/// `kid`, and between attempts after a failed reload.
+pub const DEFAULT_JWKS_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Microsoft Entra ID's v1 issuer (`iss`) for `tenant`: `https://sts.windows.net/{tenant}/`.
+pub fn issuer_v1(tenant: &str) -> String {
+    format!("https://sts.windows.net/{tenant}/")
+}
+
+/// Microsoft Entra ID's v2 issuer (`iss`) for `tenant`:
+/// `https://login.microsoftonline.com/{tenant}/v2.0`.
+pub fn issuer_v2(tenant: &str) -> String {
+    format!("https://login.microsoftonline.com/{tenant}/v2.0")
+}
 
 /// Why a token was refused (HTTP 401). The message is safe to send to the
 /// client and to log: it never contains the token.
@@ -35,7 +70,28 @@ impl TokenError {
 
 /// Why a verification key could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
+    /// An HS256 secret shorter than [`MIN_HS256_SECRET_BYTES`]: anyone could guess it.
+    #[error(
+        "the HS256 secret is {length} bytes; it must be at least {MIN_HS256_SECRET_BYTES} \
+         (RFC 7518 section 3.2): make one with `openssl rand -base64 48`"
+    )]
+    WeakSecret {
+        /// The secret's length in bytes.
+        length: usize,
+    },
+    /// A JWKS could not be fetched from its URL.
+    #[error("cannot fetch the JWKS from {url}: {source}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// JWKS URLs need meeting-http's `jwks-url` feature.
+    #[error("the JWKS {0} is a URL, but this build has no jwks-url feature; give a file")]
+    UrlUnsupported(String),
     /// The key file could not be read.
     #[error("cannot read the key file {path}: {source}")]
     Read {
@@ -55,31 +111,42 @@ enum Keys {
     /// One shared secret.
     Hs256(DecodingKey),
     /// RSA public keys; a token names one by `kid`, or there is only one.
-    Rs256 {
-        by_kid: HashMap<String, DecodingKey>,
-        unnamed: Vec<DecodingKey>,
-    },
+    Rs256(Arc<RsaKeys>),
 }
 
+/// A remembered verified token: its caller, `exp`, and the key generation it was verified with.
+type Remembered = (Caller, u64, u64);
+
 /// Verifies `Authorization: Bearer` tokens: signature (HS256 or RS256, only the
-/// configured one), `exp` (required) and `nbf` with 60 s leeway, `aud`, `tid` and `oid`.
+/// configured one), `exp` (required) and `nbf` with 60 s leeway, `aud`, `tid`,
+/// `oid`, `iss` (Entra ID's v1 or v2 issuer of the token's `tid`) and, if
+/// restricted, the tenant.
 ///
 /// ```
 /// use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier};
 ///
-/// let verifier = TokenVerifier::hs256(b"a development secret");
-/// let token = mint_hs256(b"a development secret", &TokenSpec::delegated("tenant", "user")).unwrap();
-/// let caller = verifier.verify(&token).unwrap();
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let secret = b"a development secret of 32 bytes or more";
+/// let verifier = TokenVerifier::hs256(secret)?.with_tenants(["tenant"]);
+/// let token = mint_hs256(secret, &TokenSpec::delegated("tenant", "user")).unwrap();
+/// let caller = verifier.verify(&token).await.unwrap();
 /// assert_eq!(caller.user.as_str(), "user");
-/// assert!(verifier.verify("not.a.token").is_err());
+/// assert!(verifier.verify("not.a.token").await.is_err());
+/// let other = mint_hs256(secret, &TokenSpec::delegated("another-tenant", "user")).unwrap();
+/// assert!(verifier.verify(&other).await.is_err());
+/// # Ok::<(), meeting_http::auth::KeyError>(())
+/// # }).unwrap();
 /// ```
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: Keys,
     validation: Validation,
-    /// Tokens already verified, with their `exp`: clients reuse a token for an
-    /// hour, and a signature check costs more than the rest of a hit.
-    verified: Arc<Cache<String, (Caller, u64)>>,
+    /// The tenants whose tokens are accepted, lowercase; empty: any.
+    tenants: Arc<[String]>,
+    reload: ReloadPolicy,
+    /// Tokens already verified: clients reuse a token for an hour, and a
+    /// signature check costs more than the rest of a hit.
+    verified: Arc<Cache<String, Remembered>>,
 }
 
 /// The most verified tokens remembered; past it the least useful are forgotten.
@@ -88,13 +155,16 @@ const VERIFIED_MAX: usize = 10_000;
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material.
-        let algorithm = match self.keys {
-            Keys::Hs256(_) => "HS256",
-            Keys::Rs256 { .. } => "RS256",
+        let (algorithm, source) = match &self.keys {
+            Keys::Hs256(_) => ("HS256", None),
+            Keys::Rs256(keys) => ("RS256", keys.source()),
         };
         f.debug_struct("TokenVerifier")
             .field("algorithm", &algorithm)
             .field("audiences", &self.validation.aud)
+            .field("tenants", &self.tenants)
+            .field("key_source", &source)
+            .field("reload", &self.reload)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +173,7 @@ impl fmt::Debug for TokenVerifier {
 #[derive(Deserialize)]
 struct Claims {
     exp: f64,
+    iss: Option<String>,
     tid: Option<String>,
     oid: Option<String>,
     scp: Option<String>,
@@ -117,73 +188,123 @@ impl TokenVerifier {
     fn with_keys(keys: Keys) -> Self {
         let algorithm = match keys {
             Keys::Hs256(_) => Algorithm::HS256,
-            Keys::Rs256 { .. } => Algorithm::RS256,
+            Keys::Rs256(_) => Algorithm::RS256,
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
         validation.set_audience(&GRAPH_AUDIENCES);
         TokenVerifier {
             keys,
             validation,
+            tenants: Arc::from([]),
+            reload: ReloadPolicy {
+                refresh: DEFAULT_JWKS_REFRESH,
+                min_interval: DEFAULT_JWKS_MIN_RELOAD_INTERVAL,
+            },
             verified: Arc::new(Cache::new(VERIFIED_MAX)),
         }
     }
 
-    /// Tokens signed with HS256 and this shared secret (development and tests).
-    pub fn hs256(secret: impl AsRef<[u8]>) -> Self {
-        Self::with_keys(Keys::Hs256(DecodingKey::from_secret(secret.as_ref())))
+    fn rs256(keys: KeySet, source: Option<KeySource>) -> Self {
+        Self::with_keys(Keys::Rs256(Arc::new(RsaKeys::new(keys, source))))
+    }
+
+    /// Tokens signed with HS256 and this shared secret (development and tests);
+    /// a secret under [`MIN_HS256_SECRET_BYTES`] is refused.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = secret.as_ref();
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            return Err(KeyError::WeakSecret {
+                length: secret.len(),
+            });
+        }
+        Ok(Self::with_keys(Keys::Hs256(DecodingKey::from_secret(
+            secret,
+        ))))
     }
 
     /// Tokens signed with RS256 by the key whose public half is this PEM
     /// (`PUBLIC KEY` or `RSA PUBLIC KEY`).
     pub fn rs256_pem(pem: &[u8]) -> Result<Self, KeyError> {
-        let key = DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        Ok(Self::with_keys(Keys::Rs256 {
-            by_kid: HashMap::new(),
-            unnamed: vec![key],
-        }))
+        Ok(Self::rs256(KeySet::pem(pem)?, None))
     }
 
     /// Tokens signed with RS256 by one of the RSA keys of this JWKS (as Microsoft
-    /// Entra ID publishes them); a token picks its key by `kid`.
+    /// Entra ID publishes them); a token picks its key by `kid`. Never reloaded.
     pub fn rs256_jwks(json: &[u8]) -> Result<Self, KeyError> {
-        let set: JwkSet =
-            serde_json::from_slice(json).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        let mut by_kid = HashMap::new();
-        let mut unnamed = Vec::new();
-        for jwk in &set.keys {
-            if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
-                continue;
-            }
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Invalid(e.to_string()))?;
-            match &jwk.common.key_id {
-                Some(kid) => {
-                    by_kid.insert(kid.clone(), key);
-                }
-                None => unnamed.push(key),
-            }
-        }
-        if by_kid.is_empty() && unnamed.is_empty() {
-            return Err(KeyError::Invalid("the JWKS holds no RSA key".into()));
-        }
-        Ok(Self::with_keys(Keys::Rs256 { by_kid, unnamed }))
+        Ok(Self::rs256(KeySet::jwks(json)?, None))
     }
 
-    /// RS256 keys from a file: a JWKS (JSON) or a PEM public key, told apart by content.
+    /// RS256 keys from a file: a JWKS (JSON) or a PEM public key, told apart by
+    /// content. The file is read again on an unknown `kid` and periodically.
     pub fn rs256_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            Self::rs256_pem(&bytes)
-        } else {
-            Self::rs256_jwks(&bytes)
+        Ok(Self::rs256(
+            KeySet::parse(&bytes)?,
+            Some(KeySource::File(path.to_owned())),
+        ))
+    }
+
+    /// RS256 keys from the JWKS at this `http://` or `https://` URL, such as
+    /// Entra ID's `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`.
+    /// Fetched now (an error if that fails), again on an unknown `kid` and
+    /// periodically; each fetch is bounded by [`JWKS_FETCH_TIMEOUT`] and
+    /// [`JWKS_MAX_BYTES`]. Redirects are not followed.
+    #[cfg(feature = "jwks-url")]
+    pub async fn rs256_url(url: &str) -> Result<Self, KeyError> {
+        let source = fetch::JwksUrl::new(url)?;
+        let keys = KeySet::parse(&source.fetch().await?)?;
+        Ok(Self::rs256(keys, Some(KeySource::Url(source))))
+    }
+
+    /// RS256 keys from `location`: a URL if it starts with `http://` or
+    /// `https://` ([`rs256_url`](Self::rs256_url)), else a file
+    /// ([`rs256_file`](Self::rs256_file)).
+    pub async fn rs256_from(location: &str) -> Result<Self, KeyError> {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            #[cfg(feature = "jwks-url")]
+            return Self::rs256_url(location).await;
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(KeyError::UrlUnsupported(location.to_owned()));
         }
+        Self::rs256_file(location)
+    }
+
+    /// Accepts only tokens of these tenants (`tid`, compared ignoring ASCII
+    /// case); an empty list (the default) accepts any tenant.
+    pub fn with_tenants<S: AsRef<str>>(mut self, tenants: impl IntoIterator<Item = S>) -> Self {
+        self.tenants = tenants
+            .into_iter()
+            .map(|t| t.as_ref().trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        self.verified = Arc::new(Cache::new(VERIFIED_MAX));
+        self
+    }
+
+    /// The accepted tenants, lowercase; empty: any.
+    pub fn tenants(&self) -> &[String] {
+        &self.tenants
+    }
+
+    /// Reloads file or URL keys once they are this old ([`DEFAULT_JWKS_REFRESH`]).
+    pub fn with_jwks_refresh(mut self, refresh: Duration) -> Self {
+        self.reload.refresh = refresh;
+        self
+    }
+
+    /// Reloads file or URL keys for an unknown `kid`, or after a failed reload,
+    /// at most once per `interval` ([`DEFAULT_JWKS_MIN_RELOAD_INTERVAL`]).
+    pub fn with_jwks_min_reload_interval(mut self, interval: Duration) -> Self {
+        self.reload.min_interval = interval;
+        self
     }
 
     /// Accepts these audiences instead of Graph's two.
@@ -206,22 +327,32 @@ impl TokenVerifier {
         audiences
     }
 
-    /// Verifies `token` (the text after `Bearer `) and reads its caller.
-    pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
-        let now = unix_now();
-        if let Some((caller, exp)) = self.verified.get(token) {
-            if now <= exp.saturating_add(LEEWAY_SECONDS) {
+    /// Verifies `token` (the text after `Bearer `) and reads its caller. With
+    /// reloadable keys this may first reload them (see the [module](self) docs).
+    pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let keys = match &self.keys {
+            Keys::Hs256(_) => None,
+            Keys::Rs256(keys) => Some(keys.fresh(self.reload).await),
+        };
+        let generation = keys.as_ref().map_or(0, |keys| keys.generation);
+        if let Some((caller, exp, verified_with)) = self.verified.get(token) {
+            if verified_with == generation && unix_now() <= exp.saturating_add(LEEWAY_SECONDS) {
                 return Ok(caller);
             }
         }
-        let (caller, exp) = self.verify_signed(token)?;
+        let (caller, exp, generation) = self.verify_signed(token, keys).await?;
         self.verified
-            .insert(token.to_owned(), (caller.clone(), exp));
+            .insert(token.to_owned(), (caller.clone(), exp, generation));
         Ok(caller)
     }
 
-    /// Checks the signature and claims of `token`; returns its caller and `exp`.
-    fn verify_signed(&self, token: &str) -> Result<(Caller, u64), TokenError> {
+    /// Checks the signature and claims of `token` with `keys` (RS256), reloaded
+    /// if the token's `kid` is unknown; returns its caller, `exp` and the key generation.
+    async fn verify_signed(
+        &self,
+        token: &str,
+        keys: Option<Arc<KeySet>>,
+    ) -> Result<(Caller, u64, u64), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| match error.kind() {
             ErrorKind::Json(_) | ErrorKind::InvalidAlgorithmName => TokenError::new(
                 "the access token's header names no algorithm this server accepts (alg \"none\" is never accepted)",
@@ -235,29 +366,58 @@ impl TokenVerifier {
                 header.alg
             )));
         }
-        let key = match &self.keys {
-            Keys::Hs256(key) => key,
-            Keys::Rs256 { by_kid, unnamed } => {
-                match header.kid.as_deref().and_then(|kid| by_kid.get(kid)) {
-                    Some(key) => key,
-                    None if by_kid.len() + unnamed.len() == 1 => by_kid
-                        .values()
-                        .chain(unnamed)
-                        .next()
-                        .ok_or_else(|| TokenError::new("no verification key is configured"))?,
-                    None => {
-                        return Err(TokenError::new(
-                            "the access token's kid names no configured signing key",
-                        ))
-                    }
+        let kid = header.kid.as_deref();
+        let (claims, generation) = match (&self.keys, keys) {
+            (Keys::Hs256(key), _) => (self.decode(token, key)?, 0),
+            (Keys::Rs256(rsa), keys) => {
+                let mut keys = keys.unwrap_or_else(|| rsa.current());
+                if let (None, Some(kid)) = (keys.key_for(kid), kid) {
+                    keys = rsa.reload_for(kid, &keys, self.reload).await;
                 }
+                let key = keys.key_for(kid).ok_or_else(|| {
+                    TokenError::new(match kid {
+                        Some(_) => "the access token's kid names no configured signing key",
+                        None => {
+                            "the access token names no signing key (kid) and several are configured"
+                        }
+                    })
+                })?;
+                (self.decode(token, key)?, keys.generation)
             }
         };
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            .map_err(|error| TokenError::new(describe(error.kind())))?;
         // Saturating: a float exp is legal JSON; its whole seconds are what matter.
-        let exp = data.claims.exp as u64;
-        Ok((caller_of(data.claims)?, exp))
+        let exp = claims.exp as u64;
+        let caller = caller_of(claims)?;
+        self.check_tenant(caller.tenant.as_str())?;
+        Ok((caller, exp, generation))
+    }
+
+    fn decode(&self, token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map_err(|error| TokenError::new(describe(error.kind())))?
+            .claims;
+        // Entra ID names the token's tenant in its issuer; another form, or
+        // another tenant, is a token this server cannot vouch for.
+        let tenant = claims.tid.as_deref().unwrap_or_default();
+        let issuer = claims.iss.as_deref().unwrap_or_default();
+        if !tenant.is_empty() && issuer != issuer_v1(tenant) && issuer != issuer_v2(tenant) {
+            return Err(TokenError::new(format!(
+                "the access token's issuer (iss) is not Microsoft Entra ID's for its tenant (tid); \
+                 expected {} or {}",
+                issuer_v1(tenant),
+                issuer_v2(tenant)
+            )));
+        }
+        Ok(claims)
+    }
+
+    fn check_tenant(&self, tenant: &str) -> Result<(), TokenError> {
+        if self.tenants.is_empty() || self.tenants.iter().any(|t| t.eq_ignore_ascii_case(tenant)) {
+            return Ok(());
+        }
+        Err(TokenError::new(format!(
+            "the access token's tenant (tid {tenant}) is not allowed on this server"
+        )))
     }
 }
 
@@ -326,6 +486,8 @@ fn unix_now() -> u64 {
 pub struct TokenSpec {
     /// `tid`.
     pub tenant: String,
+    /// `iss`; `None`: Entra ID's v2 issuer of `tenant` ([`issuer_v2`]).
+    pub issuer: Option<String>,
     /// `oid`.
     pub user: String,
     /// `name`.
@@ -347,6 +509,7 @@ impl TokenSpec {
     pub fn delegated(tenant: impl Into<String>, user: impl Into<String>) -> Self {
         TokenSpec {
             tenant: tenant.into(),
+            issuer: None,
             user: user.into(),
             name: None,
             upn: None,
@@ -361,6 +524,7 @@ impl TokenSpec {
 #[derive(Serialize)]
 struct MintedClaims<'a> {
     aud: &'a str,
+    iss: String,
     iat: u64,
     nbf: u64,
     exp: u64,
@@ -383,6 +547,10 @@ pub fn mint_hs256(secret: &[u8], spec: &TokenSpec) -> Result<String, jsonwebtoke
     let now = unix_now();
     let claims = MintedClaims {
         aud: &spec.audience,
+        iss: spec
+            .issuer
+            .clone()
+            .unwrap_or_else(|| issuer_v2(&spec.tenant)),
         iat: now,
         nbf: now,
         exp: now.saturating_add(spec.lifetime.as_secs()),
@@ -404,16 +572,49 @@ pub fn mint_hs256(secret: &[u8], spec: &TokenSpec) -> Result<String, jsonwebtoke
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    const SECRET: &[u8] = b"unit-test-secret";
+    const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
 
-    #[test]
-    fn delegated_scopes_are_space_separated() {
+    fn verifier() -> TokenVerifier {
+        TokenVerifier::hs256(SECRET).unwrap()
+    }
+
+    /// An HS256 token with these claims over valid defaults for tenant `t`.
+    fn token_with(claims: serde_json::Value) -> String {
+        let mut all = json!({
+            "aud": GRAPH_AUDIENCES[0],
+            "exp": unix_now() + 3600,
+            "tid": "t",
+            "oid": "u",
+            "iss": issuer_v2("t"),
+            "scp": SCOPE_READ_WRITE,
+        });
+        for (name, value) in claims.as_object().unwrap() {
+            match value {
+                serde_json::Value::Null => all.as_object_mut().unwrap().remove(name),
+                value => all
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(name.clone(), value.clone()),
+            };
+        }
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &all,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn delegated_scopes_are_space_separated() {
         let mut spec = TokenSpec::delegated("t", "u");
         spec.scopes = vec!["User.Read".into(), SCOPE_READ_WRITE.into()];
         spec.upn = Some("u@contoso.com".into());
-        let caller = TokenVerifier::hs256(SECRET)
+        let caller = verifier()
             .verify(&mint_hs256(SECRET, &spec).unwrap())
+            .await
             .unwrap();
         assert_eq!(
             caller.access,
@@ -424,46 +625,122 @@ mod tests {
         assert_eq!(caller.upn.as_deref(), Some("u@contoso.com"));
     }
 
-    #[test]
-    fn an_app_only_token_becomes_an_application_caller() {
+    #[tokio::test]
+    async fn an_app_only_token_becomes_an_application_caller() {
         let mut spec = TokenSpec::delegated("t", "app");
         spec.app = true;
-        let caller = TokenVerifier::hs256(SECRET)
+        let caller = verifier()
             .verify(&mint_hs256(SECRET, &spec).unwrap())
+            .await
             .unwrap();
         assert_eq!(caller.access, meeting_core::Access::Application);
     }
 
-    #[test]
-    fn a_remembered_token_past_its_exp_is_verified_again() {
-        let verifier = TokenVerifier::hs256(SECRET);
+    #[tokio::test]
+    async fn a_remembered_token_past_its_exp_is_verified_again() {
+        let verifier = verifier();
         let caller = Caller::delegated("t", "u", [SCOPE_READ_WRITE]);
         verifier.verified.insert(
             "forged.token.text".into(),
-            (caller.clone(), unix_now() - 120),
+            (caller.clone(), unix_now() - 120, 0),
         );
-        assert!(verifier.verify("forged.token.text").is_err());
+        assert!(verifier.verify("forged.token.text").await.is_err());
         verifier.verified.insert(
             "remembered.token.text".into(),
-            (caller.clone(), unix_now() + 60),
+            (caller.clone(), unix_now() + 60, 0),
         );
-        assert_eq!(verifier.verify("remembered.token.text"), Ok(caller));
+        assert_eq!(verifier.verify("remembered.token.text").await, Ok(caller));
     }
 
-    #[test]
-    fn a_tenant_or_object_id_with_a_control_character_is_refused() {
-        let verifier = TokenVerifier::hs256(SECRET);
+    #[tokio::test]
+    async fn a_tenant_or_object_id_with_a_control_character_is_refused() {
+        let verifier = verifier();
         for (tenant, user) in [("t\u{0}", "u"), ("t", "u\n")] {
             let token = mint_hs256(SECRET, &TokenSpec::delegated(tenant, user)).unwrap();
-            let error = verifier.verify(&token).unwrap_err();
+            let error = verifier.verify(&token).await.unwrap_err();
             assert!(error.to_string().contains("control character"), "{error}");
         }
     }
 
-    #[test]
-    fn another_audience_is_refused() {
+    #[tokio::test]
+    async fn another_audience_is_refused() {
         let token = mint_hs256(SECRET, &TokenSpec::delegated("t", "u")).unwrap();
-        let verifier = TokenVerifier::hs256(SECRET).with_audiences(["api://other"]);
-        assert!(verifier.verify(&token).unwrap_err().0.contains("aud"));
+        let verifier = verifier().with_audiences(["api://other"]);
+        assert!(verifier.verify(&token).await.unwrap_err().0.contains("aud"));
+    }
+
+    #[test]
+    fn an_hs256_secret_under_32_bytes_is_refused() {
+        for secret in [&b""[..], b"short", &[b'x'; 31]] {
+            let error = TokenVerifier::hs256(secret).unwrap_err();
+            assert!(
+                matches!(error, KeyError::WeakSecret { length } if length == secret.len()),
+                "{error}"
+            );
+            assert!(error.to_string().contains("at least 32"), "{error}");
+        }
+        assert!(TokenVerifier::hs256([b'x'; 32]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn iss_must_be_entra_ids_v1_or_v2_issuer_of_the_tokens_tenant() {
+        let verifier = verifier();
+        for issuer in [issuer_v1("t"), issuer_v2("t")] {
+            let token = token_with(json!({"iss": issuer}));
+            assert!(verifier.verify(&token).await.is_ok(), "{issuer}");
+        }
+        for issuer in [
+            issuer_v2("another-tenant"),
+            issuer_v1("another-tenant"),
+            "https://sts.windows.net/t".into(),
+            "https://login.microsoftonline.com/t/v2.0/".into(),
+            "https://evil.example/t/v2.0".into(),
+            "".into(),
+        ] {
+            let token = token_with(json!({"iss": issuer}));
+            let error = verifier.verify(&token).await.unwrap_err();
+            assert!(error.0.contains("iss"), "{issuer}: {error}");
+        }
+        let error = verifier
+            .verify(&token_with(json!({"iss": null})))
+            .await
+            .unwrap_err();
+        assert!(error.0.contains("no iss claim"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_tenant_not_allowed_is_refused_and_any_tenant_by_default() {
+        let other = mint_hs256(SECRET, &TokenSpec::delegated("other", "u")).unwrap();
+        assert!(verifier().verify(&other).await.is_ok());
+        let restricted = verifier().with_tenants(["T", "third"]);
+        let error = restricted.verify(&other).await.unwrap_err();
+        assert!(
+            error.0.contains("tenant") && error.0.contains("not allowed"),
+            "{error}"
+        );
+        let allowed = mint_hs256(SECRET, &TokenSpec::delegated("t", "u")).unwrap();
+        assert!(restricted.verify(&allowed).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn minted_tokens_carry_the_v2_issuer_unless_told_otherwise() {
+        let mut spec = TokenSpec::delegated("t", "u");
+        let claims = |token: &str| -> serde_json::Value {
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.set_audience(&GRAPH_AUDIENCES);
+            jsonwebtoken::decode::<serde_json::Value>(
+                token,
+                &DecodingKey::from_secret(SECRET),
+                &validation,
+            )
+            .unwrap()
+            .claims
+        };
+        let token = mint_hs256(SECRET, &spec).unwrap();
+        assert_eq!(claims(&token)["iss"], issuer_v2("t"));
+        spec.issuer = Some(issuer_v1("t"));
+        let token = mint_hs256(SECRET, &spec).unwrap();
+        assert_eq!(claims(&token)["iss"], issuer_v1("t"));
+        assert!(verifier().verify(&token).await.is_ok());
     }
 }

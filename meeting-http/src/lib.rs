@@ -8,11 +8,14 @@
 //! use meeting_store_memory::MemoryStore;
 //! use std::sync::Arc;
 //!
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = MeetingService::new(Arc::new(MemoryStore::new()));
-//! let config = HttpConfig::new("http://127.0.0.1:8080", TokenVerifier::hs256(b"secret"));
+//! // At least 32 bytes (RFC 7518 section 3.2); a shorter secret is an error.
+//! let verifier = TokenVerifier::hs256(b"a secret of at least thirty-two bytes")?;
+//! let config = HttpConfig::new("http://127.0.0.1:8080", verifier);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! meeting_http::serve(listener, router(service, config), meeting_http::shutdown_signal()).await
+//! meeting_http::serve(listener, router(service, config), meeting_http::shutdown_signal()).await?;
+//! # Ok(())
 //! # }
 //! ```
 //!

@@ -120,6 +120,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .config
             .verifier
             .verify(token)
+            .await
             .map(Authenticated)
             .map_err(|error| ApiError::unauthenticated(error.to_string()))
     }

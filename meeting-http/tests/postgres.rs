@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
-const SECRET: &str = "postgres-test-secret";
+const SECRET: &str = "postgres-test-secret-of-at-least-32-bytes";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd0110005";
 const USER: &str = "d4a060b5-a8fc-450c-837b-750b2c280005";
 const OTHER_USER: &str = "d4a060b5-a8fc-450c-837b-750b2c289995";

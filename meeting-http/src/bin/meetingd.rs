@@ -8,12 +8,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use meeting_core::{
     DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
 };
-use meeting_http::auth::{mint_hs256, TokenSpec, TokenVerifier, GRAPH_AUDIENCES};
+use meeting_http::auth::{
+    mint_hs256, TokenSpec, TokenVerifier, DEFAULT_JWKS_MIN_RELOAD_INTERVAL, DEFAULT_JWKS_REFRESH,
+    GRAPH_AUDIENCES,
+};
 use meeting_http::{
     HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +66,8 @@ struct ServeArgs {
     /// Where meetings live: `sqlite:PATH`, `memory`, or `postgres://…`.
     #[arg(long, env = "MEETINGD_STORE", default_value = "sqlite:meetings.db")]
     store: String,
-    /// Verify HS256 tokens with this shared secret.
+    /// Verify HS256 tokens with this shared secret: at least 32 bytes (RFC 7518
+    /// section 3.2), e.g. from `openssl rand -base64 48`.
     #[arg(
         long,
         env = "MEETINGD_JWT_HS256_SECRET",
@@ -72,9 +75,29 @@ struct ServeArgs {
         hide_env_values = true
     )]
     jwt_hs256_secret: Option<String>,
-    /// Verify RS256 tokens with the keys of this JWKS file (or an RSA public key in PEM).
+    /// Verify RS256 tokens with the keys of this JWKS: a file (JWKS, or an RSA
+    /// public key in PEM) or an http(s):// URL, such as Entra ID's
+    /// https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys. Reloaded
+    /// when a token names an unknown kid and every --jwks-refresh seconds.
     #[arg(long, env = "MEETINGD_JWT_JWKS")]
-    jwt_jwks: Option<PathBuf>,
+    jwt_jwks: Option<String>,
+    /// Reload the --jwt-jwks keys once they are this many seconds old; a failed
+    /// reload keeps the current keys.
+    #[arg(long, env = "MEETINGD_JWKS_REFRESH", default_value_t = DEFAULT_JWKS_REFRESH.as_secs())]
+    jwks_refresh: u64,
+    /// Reload the --jwt-jwks keys for a token naming an unknown kid (or retry a
+    /// failed reload) at most once per this many seconds.
+    #[arg(long, env = "MEETINGD_JWKS_MIN_RELOAD_INTERVAL", default_value_t = DEFAULT_JWKS_MIN_RELOAD_INTERVAL.as_secs())]
+    jwks_min_reload_interval: u64,
+    /// Accept only tokens of this tenant id (`tid`) (repeat, or comma-separated);
+    /// default any tenant.
+    #[arg(
+        long = "tenant",
+        value_name = "TID",
+        env = "MEETINGD_TENANT",
+        value_delimiter = ','
+    )]
+    tenants: Vec<String>,
     /// Accepted token audiences (repeat, or comma-separated); default Graph's two.
     #[arg(long, env = "MEETINGD_AUDIENCE", value_delimiter = ',')]
     audience: Vec<String>,
@@ -129,7 +152,7 @@ struct TokenArgs {
     /// An app-only token (`idtyp: app`, `roles`).
     #[arg(long, env = "MEETINGD_TOKEN_APP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
     app: bool,
-    /// The secret `meetingd serve` verifies with.
+    /// The secret `meetingd serve` verifies with (at least 32 bytes).
     #[arg(long, env = "MEETINGD_JWT_HS256_SECRET", hide_env_values = true)]
     jwt_hs256_secret: String,
     /// The token's audience (of a comma-separated list, the first: what `serve` accepts).
@@ -176,8 +199,11 @@ fn init_logging(filter: &str, format: LogFormat) {
 }
 
 fn token(args: TokenArgs) -> Result<(), String> {
+    // The same check as `serve`: a token no server would accept is no use.
+    TokenVerifier::hs256(args.jwt_hs256_secret.as_bytes()).map_err(|e| e.to_string())?;
     let spec = TokenSpec {
         tenant: args.tenant,
+        issuer: None,
         user: args.user,
         name: args.name,
         upn: args.upn,
@@ -233,21 +259,34 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
 
     let (verifier, dev_secret) = match (&args.jwt_hs256_secret, &args.jwt_jwks) {
-        (Some(secret), _) => (TokenVerifier::hs256(secret.as_bytes()), None),
-        (None, Some(path)) => (
-            TokenVerifier::rs256_file(path).map_err(|e| e.to_string())?,
+        (Some(secret), _) => (
+            TokenVerifier::hs256(secret.as_bytes())
+                .map_err(|e| format!("--jwt-hs256-secret: {e}"))?,
+            None,
+        ),
+        (None, Some(location)) => (
+            TokenVerifier::rs256_from(location)
+                .await
+                .map_err(|e| format!("--jwt-jwks: {e}"))?,
             None,
         ),
         (None, None) => {
+            // 64 random hex digits: 64 bytes, past the 32-byte minimum.
             let secret = format!(
                 "{}{}",
                 uuid::Uuid::new_v4().simple(),
                 uuid::Uuid::new_v4().simple()
             );
-            (TokenVerifier::hs256(secret.as_bytes()), Some(secret))
+            let verifier = TokenVerifier::hs256(secret.as_bytes())
+                .map_err(|e| format!("the development secret: {e}"))?;
+            (verifier, Some(secret))
         }
     };
-    let verifier = verifier.with_audiences(&args.audience);
+    let verifier = verifier
+        .with_audiences(&args.audience)
+        .with_tenants(&args.tenants)
+        .with_jwks_refresh(Duration::from_secs(args.jwks_refresh))
+        .with_jwks_min_reload_interval(Duration::from_secs(args.jwks_min_reload_interval));
     let public_base_url = args
         .public_base_url
         .clone()

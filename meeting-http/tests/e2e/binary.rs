@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
-const BIN_SECRET: &str = "binary-test-secret";
+const BIN_SECRET: &str = "binary-test-secret-of-at-least-32-bytes";
 
 /// A running `meetingd serve`, killed on drop.
 struct Daemon {

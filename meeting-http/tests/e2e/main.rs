@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const SECRET: &[u8] = b"e2e-test-secret";
+pub const SECRET: &[u8] = b"e2e-test-secret-of-at-least-32-bytes";
 pub use meeting_tests::seed::{ORGANIZER as USER, TENANT};
 pub const OTHER_USER: &str = "0b9e2f6c-1111-4222-8333-944455556666";
 pub use meeting_tests::seed::{REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE};
@@ -54,7 +54,8 @@ impl Server {
     ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let config = configure(HttpConfig::new(base.clone(), TokenVerifier::hs256(SECRET)));
+        let verifier = TokenVerifier::hs256(SECRET).unwrap();
+        let config = configure(HttpConfig::new(base.clone(), verifier));
         let (tx, rx) = oneshot::channel::<()>();
         let app = router(service, config);
         let shutdown = async {

@@ -4,8 +4,11 @@ use super::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use meeting_http::auth::{issuer_v1, issuer_v2};
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
 
 const PRIVATE_PEM: &[u8] = include_bytes!("keys/rsa-private.pem");
 const PUBLIC_PEM: &[u8] = include_bytes!("keys/rsa-public.pem");
@@ -25,6 +28,7 @@ fn claims() -> Value {
         "aud": "https://graph.microsoft.com",
         "exp": now() + 3600,
         "nbf": now() - 10,
+        "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
         "tid": TENANT,
         "oid": USER,
         "scp": "User.Read OnlineMeetings.ReadWrite",
@@ -260,6 +264,7 @@ async fn a_personal_account_is_403_and_told_so() {
     let server = Server::start(memory_service()).await;
     let mut personal = claims();
     personal["tid"] = json!(meeting_core::PERSONAL_ACCOUNT_TENANT);
+    personal["iss"] = json!(issuer_v2(meeting_core::PERSONAL_ACCOUNT_TENANT));
     let message = post(&server, &hs256(&personal))
         .await
         .assert_error(403, "Forbidden");
@@ -311,4 +316,341 @@ async fn users_route_naming_someone_else_is_403() {
         )
         .await
         .assert_error(403, "Forbidden");
+}
+
+// --- The issuer and the allowed tenants -------------------------------------
+
+#[tokio::test]
+async fn a_token_whose_iss_is_not_entra_ids_for_its_tenant_is_401() {
+    let server = Server::start(memory_service()).await;
+    let mut v1 = claims();
+    v1["iss"] = json!(issuer_v1(TENANT));
+    assert_eq!(post(&server, &hs256(&v1)).await.status, 200);
+    for issuer in [
+        json!(issuer_v2(OTHER_TENANT)),
+        json!("https://issuer.example/"),
+        json!(format!("https://login.microsoftonline.com/{TENANT}/")),
+    ] {
+        let mut other = claims();
+        other["iss"] = issuer.clone();
+        let message = post(&server, &hs256(&other))
+            .await
+            .assert_error(401, "InvalidAuthenticationToken");
+        assert!(message.contains("iss"), "{issuer}: {message}");
+    }
+    let mut missing = claims();
+    missing.as_object_mut().unwrap().remove("iss");
+    let message = post(&server, &hs256(&missing))
+        .await
+        .assert_error(401, "InvalidAuthenticationToken");
+    assert!(message.contains("iss"), "{message}");
+}
+
+#[tokio::test]
+async fn a_token_of_a_tenant_not_allowed_is_401_and_told_so() {
+    let server = Server::start_with(memory_service(), |mut config| {
+        config.verifier = TokenVerifier::hs256(SECRET).unwrap().with_tenants([TENANT]);
+        config
+    })
+    .await;
+    assert_eq!(post(&server, &hs256(&claims())).await.status, 200);
+    let mut other = claims();
+    other["tid"] = json!(OTHER_TENANT);
+    other["iss"] = json!(issuer_v2(OTHER_TENANT));
+    let message = post(&server, &hs256(&other))
+        .await
+        .assert_error(401, "InvalidAuthenticationToken");
+    assert!(
+        message.contains(OTHER_TENANT) && message.contains("not allowed"),
+        "{message}"
+    );
+}
+
+// --- Signing keys that reload ------------------------------------------------
+
+const OTHER_TENANT: &str = "0c0b0a09-0807-4605-8403-020100000000";
+
+/// A JWKS with the test key (the one `rs256` signs with) under each of `kids`,
+/// and the set's other, unrelated key under each of `others`.
+fn jwks(kids: &[&str], others: &[&str]) -> Vec<u8> {
+    let set: Value = serde_json::from_slice(JWKS).unwrap();
+    let by_kid = |kid: &str| {
+        set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .unwrap()
+            .clone()
+    };
+    let renamed = |source: &str, kid: &str| {
+        let mut key = by_kid(source);
+        key["kid"] = json!(kid);
+        key
+    };
+    let keys: Vec<Value> = kids
+        .iter()
+        .map(|kid| renamed("test-key", kid))
+        .chain(others.iter().map(|kid| renamed("other-key", kid)))
+        .collect();
+    serde_json::to_vec(&json!({ "keys": keys })).unwrap()
+}
+
+/// A fresh RS256 token naming `kid`: a distinct `jti` keeps it out of any cache.
+fn rs256_fresh(kid: &str) -> String {
+    let mut claims = claims();
+    claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
+    rs256(&claims, Some(kid))
+}
+
+async fn accepted(verifier: &TokenVerifier, token: &str) -> bool {
+    verifier.verify(token).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_jwks_file_rewritten_with_a_new_key_is_picked_up_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    std::fs::write(&path, jwks(&["key-1"], &[])).unwrap();
+    let verifier = TokenVerifier::rs256_file(&path)
+        .unwrap()
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    let server = Server::start_with(memory_service(), |mut config| {
+        config.verifier = verifier;
+        config
+    })
+    .await;
+    assert_eq!(post(&server, &rs256_fresh("key-1")).await.status, 200);
+    let rolled = rs256_fresh("key-2");
+    post(&server, &rolled)
+        .await
+        .assert_error(401, "InvalidAuthenticationToken");
+
+    std::fs::write(&path, jwks(&["key-1", "key-2"], &[])).unwrap();
+    assert_eq!(post(&server, &rolled).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_key_removed_by_a_reload_no_longer_verifies_its_remembered_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    std::fs::write(&path, jwks(&["key-1"], &[])).unwrap();
+    let verifier = TokenVerifier::rs256_file(&path)
+        .unwrap()
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    let old = rs256_fresh("key-1");
+    assert!(accepted(&verifier, &old).await);
+    assert!(accepted(&verifier, &old).await, "remembered");
+
+    // key-1 retired: a token naming key-2 brings in the new set.
+    std::fs::write(&path, jwks(&["key-2"], &[])).unwrap();
+    assert!(accepted(&verifier, &rs256_fresh("key-2")).await);
+    let error = verifier.verify(&old).await.unwrap_err();
+    assert!(error.to_string().contains("kid"), "{error}");
+}
+
+#[tokio::test]
+async fn keys_older_than_the_refresh_period_are_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    std::fs::write(&path, jwks(&["key-1"], &[])).unwrap();
+    let daily = TokenVerifier::rs256_file(&path).unwrap();
+    let always = TokenVerifier::rs256_file(&path)
+        .unwrap()
+        .with_jwks_refresh(Duration::ZERO)
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    assert!(accepted(&daily, &rs256_fresh("key-1")).await);
+    assert!(accepted(&always, &rs256_fresh("key-1")).await);
+
+    // Same kid, another key: only a periodic reload can notice.
+    std::fs::write(&path, jwks(&[], &["key-1"])).unwrap();
+    assert!(accepted(&daily, &rs256_fresh("key-1")).await, "not due yet");
+    let error = always.verify(&rs256_fresh("key-1")).await.unwrap_err();
+    assert!(error.to_string().contains("signature"), "{error}");
+}
+
+#[tokio::test]
+async fn a_jwks_file_made_invalid_keeps_the_current_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    std::fs::write(&path, jwks(&["key-1"], &[])).unwrap();
+    let verifier = TokenVerifier::rs256_file(&path)
+        .unwrap()
+        .with_jwks_refresh(Duration::ZERO)
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    for broken in [&b"{not json"[..], br#"{"keys":[]}"#] {
+        std::fs::write(&path, broken).unwrap();
+        assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
+        assert!(!accepted(&verifier, &rs256_fresh("key-2")).await);
+    }
+    std::fs::remove_file(&path).unwrap();
+    assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
+    // Reloading still works once the file is good again.
+    std::fs::write(&path, jwks(&["key-2"], &[])).unwrap();
+    assert!(accepted(&verifier, &rs256_fresh("key-2")).await);
+}
+
+/// More than any test's concurrent fetches.
+const GATE_PERMITS: u32 = 1024;
+
+/// A JWKS endpoint on a loopback port: serves `document` with `status`, counts fetches.
+struct JwksServer {
+    url: String,
+    document: Arc<std::sync::Mutex<Vec<u8>>>,
+    status: Arc<std::sync::atomic::AtomicU16>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
+    /// Answers are held until this opens, so that concurrent reloads would overlap.
+    gate: Arc<Semaphore>,
+    task: JoinHandle<()>,
+}
+
+impl JwksServer {
+    async fn start(document: Vec<u8>) -> JwksServer {
+        use axum::response::IntoResponse;
+        let document = Arc::new(std::sync::Mutex::new(document));
+        let status = Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(GATE_PERMITS as usize));
+        let (d, s, f, g) = (
+            document.clone(),
+            status.clone(),
+            fetches.clone(),
+            gate.clone(),
+        );
+        let app = axum::Router::new().route(
+            "/keys",
+            axum::routing::get(move || {
+                let (d, s, f, g) = (d.clone(), s.clone(), f.clone(), g.clone());
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let _open = g.acquire().await.unwrap();
+                    let status =
+                        axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
+                    (status, d.lock().unwrap().clone()).into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        JwksServer {
+            url,
+            document,
+            status,
+            fetches,
+            gate,
+            task,
+        }
+    }
+
+    fn serve(&self, document: Vec<u8>) {
+        *self.document.lock().unwrap() = document;
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_served_over_http_is_reloaded_after_a_rollover() {
+    let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
+    let verifier = TokenVerifier::rs256_url(&endpoint.url)
+        .await
+        .unwrap()
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    let server = Server::start_with(memory_service(), |mut config| {
+        config.verifier = verifier;
+        config
+    })
+    .await;
+    assert_eq!(post(&server, &rs256_fresh("key-1")).await.status, 200);
+    let rolled = rs256_fresh("key-2");
+    post(&server, &rolled)
+        .await
+        .assert_error(401, "InvalidAuthenticationToken");
+
+    endpoint.serve(jwks(&["key-2"], &[]));
+    assert_eq!(post(&server, &rolled).await.status, 200);
+    assert_eq!(
+        endpoint.fetches(),
+        3,
+        "the first load and one per unknown kid"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_fetches_the_jwks_at_most_once_per_interval() {
+    let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
+    let verifier = TokenVerifier::rs256_url(&endpoint.url)
+        .await
+        .unwrap()
+        .with_jwks_min_reload_interval(Duration::from_secs(3600));
+    assert_eq!(endpoint.fetches(), 1);
+    endpoint.serve(jwks(&["key-1", "key-2"], &[]));
+
+    // Hold the endpoint's answer until every request waits on an unknown kid.
+    let hold = endpoint.gate.acquire_many(GATE_PERMITS).await.unwrap();
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let verifier = verifier.clone();
+        let kid = if i % 2 == 0 { "key-2" } else { "unknown" };
+        let token = rs256_fresh(kid);
+        flood.spawn(async move { (kid, verifier.verify(&token).await.is_ok()) });
+    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while endpoint.fetches() < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("an unknown kid reloads the keys");
+    drop(hold);
+    while let Some(result) = flood.join_next().await {
+        let (kid, ok) = result.unwrap();
+        assert_eq!(ok, kid == "key-2", "{kid}");
+    }
+    assert_eq!(endpoint.fetches(), 2, "one reload for the whole flood");
+
+    // Within the interval, a new kid is not fetched again.
+    endpoint.serve(jwks(&["key-3"], &[]));
+    assert!(!accepted(&verifier, &rs256_fresh("key-3")).await);
+    assert_eq!(endpoint.fetches(), 2);
+    assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
+}
+
+#[tokio::test]
+async fn a_jwks_endpoint_answering_500_keeps_the_current_keys() {
+    let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
+    let verifier = TokenVerifier::rs256_url(&endpoint.url)
+        .await
+        .unwrap()
+        .with_jwks_refresh(Duration::ZERO)
+        .with_jwks_min_reload_interval(Duration::ZERO);
+    endpoint.status.store(500, Ordering::SeqCst);
+    endpoint.serve(b"oops".to_vec());
+    assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
+    assert!(!accepted(&verifier, &rs256_fresh("key-2")).await);
+    assert!(endpoint.fetches() >= 3, "reloads were tried");
+    assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
+}
+
+#[tokio::test]
+async fn a_jwks_url_that_cannot_be_fetched_is_an_error_at_start() {
+    let endpoint = JwksServer::start(b"{}".to_vec()).await;
+    endpoint.status.store(404, Ordering::SeqCst);
+    let error = TokenVerifier::rs256_url(&endpoint.url).await.unwrap_err();
+    assert!(error.to_string().contains("404"), "{error}");
+    let error = TokenVerifier::rs256_url("ftp://example.com/keys")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("http"), "{error}");
 }
