@@ -11,8 +11,9 @@
 //!
 //! Each write carries its caller's deadline. While another connection holds
 //! the write lock the thread waits (SQLite's busy handler) until the earliest
-//! deadline in the batch, answers the callers whose deadline passed, and tries
-//! again with the others; a caller that stopped waiting is dropped unwritten.
+//! deadline in the batch (looking again every 50 ms, when writes queued since
+//! join the batch), answers the callers whose deadline passed, and tries again
+//! with the others; a caller that stopped waiting is dropped unwritten.
 //!
 //! The thread also records whether its last write attempt failed for want of
 //! space or writability ([`Health`]), which is what `ping` reports.
@@ -153,6 +154,9 @@ const PROBE_INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, extern
 /// About a typical meeting's text and then some: enough to need new pages.
 const PROBE_BYTES: usize = 8 * 1024;
 
+/// How long the writer waits for the lock before looking at its batch and queue again.
+const BUSY_SLICE: Duration = Duration::from_millis(50);
+
 /// The writer thread's state.
 pub(crate) struct Writer {
     pub(crate) connection: Connection,
@@ -202,9 +206,10 @@ impl Writer {
             let Some(earliest) = batch.iter().map(|job| job.deadline).min() else {
                 return;
             };
-            // SQLite's busy handler waits for the lock, but no longer than the
-            // first deadline; rounded up so that it does wait.
-            let wait = earliest.saturating_duration_since(now);
+            // SQLite's busy handler waits for the lock, no longer than the first
+            // deadline, and in slices, so that writes queued meanwhile join the
+            // batch and callers that stopped waiting leave it; rounded up so that it does wait.
+            let wait = earliest.saturating_duration_since(now).min(BUSY_SLICE);
             let wait = wait.max(Duration::from_millis(1));
             let _ = self.connection.busy_timeout(wait);
             let started = Instant::now();

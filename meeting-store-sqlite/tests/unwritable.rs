@@ -111,3 +111,82 @@ async fn a_database_that_becomes_unwritable_answers_creates_unavailable_and_ping
         Some(created.into_meeting())
     );
 }
+
+#[tokio::test]
+async fn a_full_database_answers_creates_unavailable_keeps_hits_and_what_it_acknowledged_and_creates_again_once_space_returns(
+) {
+    let (_directory, path) = database();
+    // A 64 KiB cap stands in for a full disk: SQLite answers SQLITE_FULL.
+    let capped = |bytes| meeting_store_sqlite::SqliteOptions {
+        max_database_bytes: Some(bytes),
+        ..meeting_store_sqlite::SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, capped(64 * 1024))
+        .await
+        .unwrap();
+    let mut acknowledged = Vec::new();
+    let mut refused = None;
+    for n in 1..=200 {
+        let k = key("tenant", "user", &format!("meeting-{n}"));
+        match store.create_or_get(&k, &|| sample_meeting(&k, n)).await {
+            Ok(outcome) => acknowledged.push((k, outcome.into_meeting())),
+            Err(error) => {
+                eprintln!("{}", chain(&error));
+                assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+                refused = Some((k, n));
+                break;
+            }
+        }
+    }
+    let (refused, n) = refused.expect("the capped database fills up");
+    assert!(acknowledged.len() >= 3, "a few meetings fit first");
+
+    // Full: creates are refused again, ping says so, and hits still answer.
+    let again = store
+        .create_or_get(&refused, &|| sample_meeting(&refused, n))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Unavailable { .. }), "{again}");
+    let error = store
+        .ping()
+        .await
+        .expect_err("ping reports the full database");
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    for (k, meeting) in &acknowledged {
+        let hit = store
+            .create_or_get(k, &|| unreachable!("a hit builds nothing"))
+            .await
+            .unwrap();
+        assert!(!hit.is_created());
+        assert_eq!(hit.meeting(), meeting);
+    }
+    assert_eq!(store.get_by_key(&refused).await.unwrap(), None);
+
+    // Deleting meetings frees pages: creates work again.
+    let (_, first) = acknowledged.remove(0);
+    let (_, second) = acknowledged.remove(0);
+    assert!(store.delete(&first.id).await.unwrap());
+    assert!(store.delete(&second.id).await.unwrap());
+    store.ping().await.expect("ping sees writes work again");
+    let created = store
+        .create_or_get(&refused, &|| sample_meeting(&refused, n))
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    acknowledged.push((refused, created.into_meeting()));
+    drop(store);
+
+    // A raised cap leaves room too, and nothing acknowledged was lost.
+    let store = SqliteStore::open_with(&path, capped(1 << 20))
+        .await
+        .unwrap();
+    for (k, meeting) in &acknowledged {
+        assert_eq!(store.get_by_key(k).await.unwrap().as_ref(), Some(meeting));
+    }
+    let more = key("tenant", "user", "after-the-cap-was-raised");
+    let outcome = store
+        .create_or_get(&more, &|| sample_meeting(&more, 1_000))
+        .await
+        .unwrap();
+    assert!(outcome.is_created());
+}
