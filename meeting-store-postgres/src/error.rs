@@ -88,11 +88,28 @@ impl From<deadpool_postgres::PoolError> for Error {
 /// Where and how stored JSON fails to parse, without serde_json's message,
 /// which may quote what is stored (a subject, a name, a date) into the logs.
 #[derive(Debug, thiserror::Error)]
-#[error("{what} at line {line} column {column}")]
 pub(crate) struct Unreadable {
     what: &'static str,
     line: usize,
     column: usize,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            // No position: from_stored_json's check before parsing, of the nesting depth.
+            return write!(
+                f,
+                "JSON nested deeper than the {} levels a meeting may have",
+                meeting_core::JSON_MAX_DEPTH
+            );
+        }
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.what, self.line, self.column
+        )
+    }
 }
 
 impl From<&serde_json::Error> for Unreadable {
@@ -361,6 +378,13 @@ mod tests {
         let text =
             Unreadable::from(&serde_json::from_str::<Vec<u8>>("[1,").unwrap_err()).to_string();
         assert_eq!(text, "JSON cut short at line 1 column 3");
+        let deep = format!("{}0{}", "[".repeat(1000), "]".repeat(1000));
+        let error = meeting_core::OnlineMeeting::from_stored_json(&deep).unwrap_err();
+        let text = Unreadable::from(&error).to_string();
+        assert_eq!(
+            text,
+            "JSON nested deeper than the 128 levels a meeting may have"
+        );
     }
 
     #[test]

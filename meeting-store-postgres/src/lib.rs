@@ -398,17 +398,20 @@ fn found(row: &Row, offered: &OnceLock<Offer>) -> Result<Outcome, Error> {
     })
 }
 
-/// The meeting of an `(id, meeting)` row; unreadable JSON is [`Error::Corrupt`]
-/// naming the row's id (a key would put personal data in logs).
+/// The meeting of an `(id, meeting)` row, read as every store reads stored
+/// meetings (to the nesting the service accepts); unreadable JSON is
+/// [`Error::Corrupt`] naming the row's id (a key would put personal data in logs).
 fn decode(row: &Row) -> Result<Arc<OnlineMeeting>, Error> {
     let text: &str = row.try_get(1)?;
-    serde_json::from_str(text).map(Arc::new).map_err(|source| {
-        let id: Result<&str, _> = row.try_get(0);
-        Error::Corrupt {
-            id: id.unwrap_or("(unreadable id)").to_owned(),
-            source: Unreadable::from(&source),
-        }
-    })
+    OnlineMeeting::from_stored_json(text)
+        .map(Arc::new)
+        .map_err(|source| {
+            let id: Result<&str, _> = row.try_get(0);
+            Error::Corrupt {
+                id: id.unwrap_or("(unreadable id)").to_owned(),
+                source: Unreadable::from(&source),
+            }
+        })
 }
 
 /// Whether a statement that failed with `error` may have run all the same: the
