@@ -203,7 +203,8 @@ pub(crate) fn parse_meeting(row: &Row<'_>) -> Result<OnlineMeeting, Error> {
 fn row_text<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Error> {
     let id = match row.get_ref(0).map(|value| value.as_str()) {
         Ok(Ok(id)) => id,
-        _ => "(a row whose id is unreadable)",
+        // Named without its key: errors end up in logs.
+        _ => "the meeting stored under the requested key",
     };
     let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| Error::Corrupt {
         what: id.to_owned(),
@@ -220,6 +221,47 @@ fn row_text<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Error> {
 fn parse(id: &str, text: &str) -> Result<OnlineMeeting, Error> {
     serde_json::from_str(text).map_err(|error| Error::Corrupt {
         what: id.to_owned(),
-        source: error.into(),
+        source: Box::new(Unreadable::from(error)),
     })
 }
+
+/// Why stored JSON does not parse, without the values serde quotes in its
+/// messages (names, addresses, the key): errors end up in logs.
+#[derive(Debug)]
+pub(crate) struct Unreadable {
+    /// serde's message for a syntax error (it names tokens, never values);
+    /// `None` for a value that does not fit the model.
+    syntax: Option<String>,
+    line: usize,
+    column: usize,
+}
+
+impl From<serde_json::Error> for Unreadable {
+    fn from(error: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let syntax = match error.classify() {
+            Category::Syntax | Category::Eof => Some(error.to_string()),
+            Category::Data | Category::Io => None,
+        };
+        Unreadable {
+            syntax,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.syntax {
+            Some(message) => write!(f, "invalid JSON: {message}"),
+            None => write!(
+                f,
+                "a value does not fit the meeting model at line {} column {} (not shown: it may be personal data)",
+                self.line, self.column
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Unreadable {}

@@ -187,3 +187,60 @@ async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_unto
     drop(store);
     assert_eq!(bytes(&path).unwrap(), before);
 }
+
+/// An error as a log shows it: its text with every source's, and its `Debug`.
+fn logged(error: &StoreError) -> String {
+    let mut text = format!("{error:?} | {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(" | {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_corrupt_meeting_error_names_the_meeting_by_its_id_and_never_its_key_or_stored_values() {
+    let (_directory, path) = database();
+    let (tenant, user, external) = ("tenant-TTTT", "user-UUUU", "external-XXXX");
+    let key = key(tenant, user, external);
+    let meeting = sample_meeting(&key, 1);
+    let store = SqliteStore::open(&path).await.unwrap();
+    store
+        .create_or_get(&key, &|| meeting.clone())
+        .await
+        .unwrap();
+    drop(store);
+    // A value that does not fit the model, made of the key: serde quotes such values.
+    let mut damaged = serde_json::to_value(&meeting).unwrap();
+    damaged["participants"]["attendees"][0]["role"] =
+        serde_json::Value::String(format!("{tenant} {user} {external}"));
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE meetings SET meeting = ?1 WHERE id = ?2",
+        (damaged.to_string(), meeting.id.as_str()),
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let errors = [
+        store.get(&meeting.id).await.unwrap_err(),
+        store.get_by_key(&key).await.unwrap_err(),
+        store
+            .create_or_get(&key, &|| sample_meeting(&key, 2))
+            .await
+            .unwrap_err(),
+    ];
+    for error in &errors {
+        let text = logged(error);
+        eprintln!("{text}");
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{text}");
+        assert!(text.contains(meeting.id.as_str()), "names the id: {text}");
+        // A meeting id starts with its organizer's id, as Graph's do: the rest must not.
+        let beside_the_id = text.replace(meeting.id.as_str(), "(id)");
+        for private in [tenant, user, external] {
+            assert!(!beside_the_id.contains(private), "{private} is in {text}");
+        }
+    }
+}
