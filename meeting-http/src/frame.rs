@@ -5,15 +5,19 @@
 use crate::error::{default_message, ApiError, GraphCode, RETRY_AFTER_SECONDS};
 use crate::AppState;
 use axum::body::{Body, Bytes};
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::BoxError;
 use axum::Router;
 use serde::Serialize;
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// The content type of every JSON response, successes and errors alike (spec section 6).
@@ -22,6 +26,11 @@ pub const CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.st
 /// The default limit on one request, body upload included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default of [`HttpConfig::max_concurrent_requests`](crate::HttpConfig):
+/// enough to keep two cores and a group commit busy, few enough that as many
+/// 4 MiB bodies at once stay within a few hundred MiB.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 
@@ -29,10 +38,32 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id
 const CLIENT_REQUEST_ID_MAX: usize = 128;
 
 pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
+    // The frame (ids, timeout, Graph's error body, the log line) wraps the
+    // rest, so it sees every answer, load shedding's included. The limit is
+    // global: `Router::layer` wraps each route on its own.
+    let limit = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: BoxError| async { overloaded() }))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(
+            state.config.max_concurrent_requests.max(1),
+        ));
     routes
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(limit)
         .layer(middleware::from_fn_with_state(state.clone(), frame))
         .with_state(state)
+}
+
+/// The answer to a request past the concurrency limit. Load shedding is the
+/// only error the limit's layers raise.
+fn overloaded() -> ApiError {
+    ApiError {
+        detail: Some("concurrency limit reached; request shed".into()),
+        ..ApiError::new(
+            GraphCode::ServiceUnavailable,
+            "the service is handling as many requests as it allows; retry after the time in Retry-After",
+        )
+    }
 }
 
 /// A JSON response with the front's content type.

@@ -36,7 +36,7 @@ mod routes;
 mod server;
 
 pub use error::{ApiError, GraphCode, RETRY_AFTER_SECONDS};
-pub use frame::{CONTENT_TYPE, DEFAULT_REQUEST_TIMEOUT};
+pub use frame::{CONTENT_TYPE, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT};
 pub use routes::BODY_LIMIT;
 pub use server::{serve, serve_with, shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT};
 
@@ -55,6 +55,10 @@ pub struct HttpConfig {
     pub verifier: TokenVerifier,
     /// The longest a request may take, body upload included; past it the client gets a `503`.
     pub request_timeout: Duration,
+    /// The most requests handled at once; past it a request is refused at
+    /// once with `503` and `Retry-After`, so that a flood costs at most this
+    /// many bodies in memory. At least 1.
+    pub max_concurrent_requests: usize,
 }
 
 impl HttpConfig {
@@ -64,12 +68,19 @@ impl HttpConfig {
             public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
             verifier,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 
     /// Replaces the request timeout.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Replaces the limit on requests handled at once (at least 1).
+    pub fn with_max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = limit;
         self
     }
 }

@@ -13,7 +13,8 @@ use meeting_http::auth::{
     GRAPH_AUDIENCES,
 };
 use meeting_http::{
-    HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REQUEST_TIMEOUT,
 };
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -119,13 +120,24 @@ struct ServeArgs {
     /// Base of `joinWebUrl`.
     #[arg(long, env = "MEETINGD_JOIN_BASE_URL", default_value = DEFAULT_JOIN_BASE_URL)]
     join_base_url: String,
-    /// Longest a request may take, in seconds, body upload included.
-    #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    /// Longest a request may take, in seconds (1 to 86400), body upload included.
+    #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = seconds())]
     request_timeout: u64,
     /// Longest a client may take to send a request's line and headers, in
-    /// seconds; also how long an idle connection stays open.
-    #[arg(long, env = "MEETINGD_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    /// seconds (1 to 86400); also how long an idle connection stays open.
+    #[arg(long, env = "MEETINGD_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = seconds())]
     header_read_timeout: u64,
+    /// Most requests handled at once; past it a request gets 503 with
+    /// Retry-After at once. Each may hold a 4 MiB body.
+    #[arg(long, env = "MEETINGD_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS as u64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_concurrent_requests: u64,
+}
+
+/// A timeout flag: whole seconds from 1 to a day. Zero would close every
+/// connection at once; past a day is a typo, and near `u64::MAX` the shutdown
+/// grace (both timeouts added) would overflow.
+fn seconds() -> impl clap::builder::TypedValueParser<Value = u64> {
+    clap::value_parser!(u64).range(1..=86_400)
 }
 
 #[derive(Args)]
@@ -303,7 +315,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let service = MeetingService::new(store).with_settings(settings);
     let config = HttpConfig::new(public_base_url.clone(), verifier)
-        .with_request_timeout(Duration::from_secs(args.request_timeout.max(1)));
+        .with_request_timeout(Duration::from_secs(args.request_timeout))
+        .with_max_concurrent_requests(args.max_concurrent_requests as usize);
 
     if let Some(secret) = dev_secret {
         development_notice(&secret, &address)?;
@@ -311,7 +324,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(%address, store = %store_label(&args.store), %public_base_url, "listening");
     let request_timeout = config.request_timeout;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let header_read_timeout = Duration::from_secs(args.header_read_timeout.max(1));
+    let header_read_timeout = Duration::from_secs(args.header_read_timeout);
     let server = meeting_http::serve_with(
         listener,
         meeting_http::router(service, config),
@@ -327,7 +340,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             let _ = stop.send(true);
             // A connection part-way through its request head may take the header-read
             // timeout to finish it and the request timeout to be answered.
-            let grace = header_read_timeout + request_timeout + Duration::from_secs(5);
+            let grace = header_read_timeout
+                .saturating_add(request_timeout)
+                .saturating_add(Duration::from_secs(5));
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(result) => result.map_err(|e| format!("the server failed: {e}"))?,
                 Err(_) => tracing::warn!(?grace, "stopping with connections still open after the grace period"),

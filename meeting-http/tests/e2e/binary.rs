@@ -330,6 +330,30 @@ fn an_unreachable_postgres_store_is_refused_with_a_clear_error() {
     assert!(!stderr.contains("secret-password"), "{stderr}");
 }
 
+#[test]
+fn timeouts_and_limits_out_of_range_are_refused_at_startup_not_at_shutdown() {
+    for (flag, value) in [
+        ("--request-timeout", "18446744073709551615"),
+        ("--header-read-timeout", "18446744073709551615"),
+        ("--request-timeout", "0"),
+        ("--max-concurrent-requests", "0"),
+    ] {
+        let output = Command::new(MEETINGD)
+            .args(["serve", "--listen", "127.0.0.1:0", "--store", "memory"])
+            .args(["--jwt-hs256-secret", BIN_SECRET, flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flag} {value}: a usage error"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_forever() {
     let mut daemon = Daemon::start(&[
@@ -376,4 +400,108 @@ async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_fore
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Runs `meetingd serve` on a loopback port with `args` and `env`, expecting it
+/// to refuse to start; returns its stderr. Fails at once if it starts listening.
+fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(MEETINGD)
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", "memory"])
+        .args(args)
+        .env_remove("MEETINGD_JWT_HS256_SECRET")
+        .env_remove("MEETINGD_JWT_JWKS")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meetingd starts");
+    let mut stderr = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if line.contains("address=") {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("meetingd started with {args:?} {env:?}:\n{stderr}{line}");
+        }
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{stderr}");
+    stderr
+}
+
+#[test]
+fn meetingd_refuses_an_hs256_secret_under_32_bytes() {
+    let short = "x".repeat(31);
+    for (args, env) in [
+        (vec!["--jwt-hs256-secret", short.as_str()], vec![]),
+        (vec![], vec![("MEETINGD_JWT_HS256_SECRET", "")]),
+    ] {
+        let stderr = refused_at_startup(&args, &env);
+        assert!(stderr.contains("at least 32"), "{stderr}");
+    }
+    let output = Command::new(MEETINGD)
+        .args(["token", "--user", USER, "--tenant", TENANT])
+        .env("MEETINGD_JWT_HS256_SECRET", "short")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("at least 32"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn meetingd_serve_tenant_accepts_only_the_listed_tenants() {
+    const OTHER_TENANT: &str = "0c0b0a09-0807-4605-8403-020100000000";
+    let daemon = Daemon::start(&[
+        "--store",
+        "memory",
+        "--jwt-hs256-secret",
+        BIN_SECRET,
+        "--tenant",
+        "11111111-2222-4333-8444-555555555555",
+        "--tenant",
+        TENANT,
+    ]);
+    let allowed = mint(&["--user", USER, "--tenant", TENANT]);
+    let reply = daemon
+        .create_or_get("beta", &allowed, r#"{"externalId":"tenant"}"#)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let other = mint(&["--user", USER, "--tenant", OTHER_TENANT]);
+    let message = daemon
+        .create_or_get("beta", &other, r#"{"externalId":"tenant"}"#)
+        .await
+        .assert_error(401, "InvalidAuthenticationToken");
+    assert!(message.contains("not allowed"), "{message}");
+}
+
+// The JWKS endpoint runs on the test's runtime while this thread waits for meetingd.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meetingd_serve_takes_its_jwks_from_a_url_and_reloads_it_on_a_new_kid() {
+    let endpoint = super::tokens::JwksServer::start(super::tokens::jwks(&["key-1"], &[])).await;
+    let daemon = Daemon::start(&["--store", "memory", "--jwt-jwks", &endpoint.url]);
+    let body = r#"{"externalId":"jwks-url"}"#;
+    let reply = daemon
+        .create_or_get("beta", &super::tokens::rs256_fresh("key-1"), body)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    endpoint.serve(super::tokens::jwks(&["key-1", "key-2"], &[]));
+    let reply = daemon
+        .create_or_get("beta", &super::tokens::rs256_fresh("key-2"), body)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(endpoint.fetches(), 2);
+}
+
+#[test]
+fn meetingd_refuses_a_jwks_url_it_cannot_fetch() {
+    // Port 1 on loopback: nothing listens there.
+    let stderr = refused_at_startup(&["--jwt-jwks", "http://127.0.0.1:1/keys"], &[]);
+    assert!(stderr.contains("cannot fetch the JWKS"), "{stderr}");
 }

@@ -224,6 +224,8 @@ pub struct SwitchableStore {
     mode: AtomicU8,
     delay_ms: AtomicU64,
     calls: AtomicU64,
+    /// Every call waits for a read lock: a test holding the write lock holds every call.
+    pub gate: tokio::sync::RwLock<()>,
 }
 
 impl SwitchableStore {
@@ -251,6 +253,7 @@ impl SwitchableStore {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        drop(self.gate.read().await);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -31,6 +31,53 @@ async fn a_store_outage_is_503_with_retry_after_and_service_resumes_when_it_is_b
 }
 
 #[tokio::test]
+async fn requests_past_the_concurrency_limit_are_shed_with_503_and_retry_after() {
+    let (store, service) = switchable();
+    let server = Arc::new(
+        Server::start_with(service, |config| config.with_max_concurrent_requests(2)).await,
+    );
+    let held = store.gate.write().await;
+    let in_flight: Vec<_> = (0..2)
+        .map(|i| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move {
+                let body = format!(r#"{{"externalId":"held-{i}"}}"#);
+                server.create_or_get("v1.0", &token(), &body).await.status
+            })
+        })
+        .collect();
+    // Both hold their permits once they have reached the store.
+    let waiting = tokio::time::Instant::now();
+    while store.calls() < 2 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "requests reach the store"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let shed = server
+        .create_or_get("v1.0", &token(), r#"{"externalId":"shed"}"#)
+        .await;
+    shed.assert_error(503, "ServiceUnavailable");
+    assert!(shed.header("retry-after").is_some());
+    assert!(
+        shed.header("request-id").is_some(),
+        "shed answers are framed like any other"
+    );
+    assert_eq!(store.calls(), 2, "a shed request never reaches the store");
+
+    drop(held);
+    for request in in_flight {
+        assert_eq!(request.await.unwrap(), 201);
+    }
+    let after = server
+        .create_or_get("v1.0", &token(), r#"{"externalId":"shed"}"#)
+        .await;
+    assert_eq!(after.status, 201, "{}", after.text);
+}
+
+#[tokio::test]
 async fn an_internal_store_failure_is_500_and_never_leaks_its_details() {
     let (store, service) = switchable();
     let server = Server::start(service).await;
