@@ -153,7 +153,7 @@ fn raw_hit(connection: &Connection, key: &MeetingKey) -> OnlineMeeting {
             ),
             |row| {
                 let text = row.get_ref(1)?.as_str()?;
-                Ok(serde_json::from_str(text).expect("a stored meeting"))
+                Ok(OnlineMeeting::from_stored_json(text).expect("a stored meeting"))
             },
         )
         .unwrap()

@@ -218,8 +218,10 @@ fn row_text<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Error> {
     Ok((id, text))
 }
 
+/// Through [`OnlineMeeting::from_stored_json`], which reads whatever the service
+/// accepted (nesting to 128 levels, where serde_json alone stops at 127).
 fn parse(id: &str, text: &str) -> Result<OnlineMeeting, Error> {
-    serde_json::from_str(text).map_err(|error| Error::Corrupt {
+    OnlineMeeting::from_stored_json(text).map_err(|error| Error::Corrupt {
         what: id.to_owned(),
         source: Box::new(Unreadable::from(error)),
     })
