@@ -261,7 +261,7 @@ impl TokenVerifier {
     pub async fn rs256_url(url: &str) -> Result<Self, KeyError> {
         let source = fetch::JwksUrl::new(url)?;
         let keys = KeySet::parse(&source.fetch().await?)?;
-        Ok(Self::rs256(keys, Some(KeySource::Url(source))))
+        Ok(Self::rs256(keys, Some(KeySource::Url(Box::new(source)))))
     }
 
     /// RS256 keys from `location`: a URL if it starts with `http://` or

@@ -92,7 +92,7 @@ impl KeySet {
 pub(super) enum KeySource {
     File(PathBuf),
     #[cfg(feature = "jwks-url")]
-    Url(super::fetch::JwksUrl),
+    Url(Box<super::fetch::JwksUrl>),
 }
 
 impl KeySource {

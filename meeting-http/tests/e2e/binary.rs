@@ -481,6 +481,7 @@ async fn meetingd_serve_tenant_accepts_only_the_listed_tenants() {
     assert!(message.contains("not allowed"), "{message}");
 }
 
+#[cfg(feature = "jwks-url")]
 // The JWKS endpoint runs on the test's runtime while this thread waits for meetingd.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meetingd_serve_takes_its_jwks_from_a_url_and_reloads_it_on_a_new_kid() {
@@ -499,6 +500,7 @@ async fn meetingd_serve_takes_its_jwks_from_a_url_and_reloads_it_on_a_new_kid() 
     assert_eq!(endpoint.fetches(), 2);
 }
 
+#[cfg(feature = "jwks-url")]
 #[test]
 fn meetingd_refuses_a_jwks_url_it_cannot_fetch() {
     // Port 1 on loopback: nothing listens there.

@@ -6,8 +6,10 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use meeting_http::auth::{issuer_v1, issuer_v2};
 use serde_json::json;
+#[cfg(feature = "jwks-url")]
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
+#[cfg(feature = "jwks-url")]
 use tokio::sync::Semaphore;
 
 const PRIVATE_PEM: &[u8] = include_bytes!("keys/rsa-private.pem");
@@ -372,7 +374,7 @@ const OTHER_TENANT: &str = "0c0b0a09-0807-4605-8403-020100000000";
 
 /// A JWKS with the test key (the one `rs256` signs with) under each of `kids`,
 /// and the set's other, unrelated key under each of `others`.
-fn jwks(kids: &[&str], others: &[&str]) -> Vec<u8> {
+pub(super) fn jwks(kids: &[&str], others: &[&str]) -> Vec<u8> {
     let set: Value = serde_json::from_slice(JWKS).unwrap();
     let by_kid = |kid: &str| {
         set["keys"]
@@ -397,7 +399,7 @@ fn jwks(kids: &[&str], others: &[&str]) -> Vec<u8> {
 }
 
 /// A fresh RS256 token naming `kid`: a distinct `jti` keeps it out of any cache.
-fn rs256_fresh(kid: &str) -> String {
+pub(super) fn rs256_fresh(kid: &str) -> String {
     let mut claims = claims();
     claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
     rs256(&claims, Some(kid))
@@ -411,23 +413,23 @@ async fn accepted(verifier: &TokenVerifier, token: &str) -> bool {
 async fn a_jwks_file_rewritten_with_a_new_key_is_picked_up_without_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jwks.json");
-    std::fs::write(&path, jwks(&["key-1"], &[])).unwrap();
-    let verifier = TokenVerifier::rs256_file(&path)
-        .unwrap()
-        .with_jwks_min_reload_interval(Duration::ZERO);
+    // Two keys, so that a token naming neither can only be refused.
+    std::fs::write(&path, jwks(&["key-1"], &["spare"])).unwrap();
+    // The default policy: the first unknown kid after the start reloads at once.
+    let verifier = TokenVerifier::rs256_file(&path).unwrap();
     let server = Server::start_with(memory_service(), |mut config| {
         config.verifier = verifier;
         config
     })
     .await;
     assert_eq!(post(&server, &rs256_fresh("key-1")).await.status, 200);
-    let rolled = rs256_fresh("key-2");
-    post(&server, &rolled)
+
+    std::fs::write(&path, jwks(&["key-1", "key-2"], &["spare"])).unwrap();
+    assert_eq!(post(&server, &rs256_fresh("key-2")).await.status, 200);
+    assert_eq!(post(&server, &rs256_fresh("key-1")).await.status, 200);
+    post(&server, &rs256_fresh("key-3"))
         .await
         .assert_error(401, "InvalidAuthenticationToken");
-
-    std::fs::write(&path, jwks(&["key-1", "key-2"], &[])).unwrap();
-    assert_eq!(post(&server, &rolled).await.status, 200);
 }
 
 #[tokio::test]
@@ -490,12 +492,14 @@ async fn a_jwks_file_made_invalid_keeps_the_current_keys() {
     assert!(accepted(&verifier, &rs256_fresh("key-2")).await);
 }
 
+#[cfg(feature = "jwks-url")]
 /// More than any test's concurrent fetches.
 const GATE_PERMITS: u32 = 1024;
 
+#[cfg(feature = "jwks-url")]
 /// A JWKS endpoint on a loopback port: serves `document` with `status`, counts fetches.
-struct JwksServer {
-    url: String,
+pub(super) struct JwksServer {
+    pub(super) url: String,
     document: Arc<std::sync::Mutex<Vec<u8>>>,
     status: Arc<std::sync::atomic::AtomicU16>,
     fetches: Arc<std::sync::atomic::AtomicUsize>,
@@ -504,8 +508,9 @@ struct JwksServer {
     task: JoinHandle<()>,
 }
 
+#[cfg(feature = "jwks-url")]
 impl JwksServer {
-    async fn start(document: Vec<u8>) -> JwksServer {
+    pub(super) async fn start(document: Vec<u8>) -> JwksServer {
         use axum::response::IntoResponse;
         let document = Arc::new(std::sync::Mutex::new(document));
         let status = Arc::new(std::sync::atomic::AtomicU16::new(200));
@@ -545,21 +550,23 @@ impl JwksServer {
         }
     }
 
-    fn serve(&self, document: Vec<u8>) {
+    pub(super) fn serve(&self, document: Vec<u8>) {
         *self.document.lock().unwrap() = document;
     }
 
-    fn fetches(&self) -> usize {
+    pub(super) fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
 }
 
+#[cfg(feature = "jwks-url")]
 impl Drop for JwksServer {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
+#[cfg(feature = "jwks-url")]
 #[tokio::test]
 async fn a_jwks_served_over_http_is_reloaded_after_a_rollover() {
     let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
@@ -587,6 +594,7 @@ async fn a_jwks_served_over_http_is_reloaded_after_a_rollover() {
     );
 }
 
+#[cfg(feature = "jwks-url")]
 #[tokio::test]
 async fn a_flood_of_unknown_kids_fetches_the_jwks_at_most_once_per_interval() {
     let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
@@ -627,6 +635,7 @@ async fn a_flood_of_unknown_kids_fetches_the_jwks_at_most_once_per_interval() {
     assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
 }
 
+#[cfg(feature = "jwks-url")]
 #[tokio::test]
 async fn a_jwks_endpoint_answering_500_keeps_the_current_keys() {
     let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
@@ -643,6 +652,7 @@ async fn a_jwks_endpoint_answering_500_keeps_the_current_keys() {
     assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
 }
 
+#[cfg(feature = "jwks-url")]
 #[tokio::test]
 async fn a_jwks_url_that_cannot_be_fetched_is_an_error_at_start() {
     let endpoint = JwksServer::start(b"{}".to_vec()).await;
