@@ -92,7 +92,8 @@ pub enum StoreError {
     /// A stored meeting cannot be read back.
     #[error("stored meeting {what} is corrupt: {source}")]
     Corrupt {
-        /// Which meeting (its id or key).
+        /// Which meeting: its id, never its key nor stored values (personal
+        /// data that would reach the logs).
         what: String,
         /// The cause.
         #[source]

@@ -38,7 +38,10 @@ mod server;
 pub use error::{ApiError, GraphCode, RETRY_AFTER_SECONDS};
 pub use frame::{CONTENT_TYPE, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT};
 pub use routes::BODY_LIMIT;
-pub use server::{serve, serve_with, shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT};
+pub use server::{
+    serve, serve_with, shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
 
 use auth::TokenVerifier;
 use axum::Router;

@@ -13,10 +13,16 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// The default of [`ServeOptions::header_read_timeout`], hyper's own.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`ServeOptions::max_connections`]: half the usual soft limit
+/// of 1,024 open files, leaving the rest to the store's files and connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// How [`serve_with`] treats connections.
 #[derive(Clone, Debug)]
@@ -29,12 +35,17 @@ pub struct ServeOptions {
     /// by the router's request timeout instead. Keep it well above zero: a
     /// zero timeout closes every connection before its first request.
     pub header_read_timeout: Duration,
+    /// The most connections open at once. At the limit the server stops
+    /// accepting until one closes; clients wait in the listen backlog, so an
+    /// idle crowd cannot take the file descriptors the store needs. At least 1.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -43,6 +54,12 @@ impl ServeOptions {
     /// Replaces the header-read timeout.
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Replaces the limit on open connections (at least 1).
+    pub fn with_max_connections(mut self, limit: usize) -> Self {
+        self.max_connections = limit;
         self
     }
 }
@@ -75,7 +92,15 @@ pub async fn serve_with(
         .header_read_timeout(options.header_read_timeout);
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
     loop {
+        let slot = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+        };
+        // The semaphore is never closed.
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             biased;
             () = &mut shutdown => break,
@@ -102,6 +127,7 @@ pub async fn serve_with(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);

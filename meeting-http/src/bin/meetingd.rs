@@ -14,7 +14,7 @@ use meeting_http::auth::{
 };
 use meeting_http::{
     HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
 };
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -131,6 +131,10 @@ struct ServeArgs {
     /// Retry-After at once. Each may hold a 4 MiB body.
     #[arg(long, env = "MEETINGD_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS as u64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     max_concurrent_requests: u64,
+    /// Most connections open at once; past it new clients wait in the listen
+    /// backlog until one closes.
+    #[arg(long, env = "MEETINGD_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 /// A timeout flag: whole seconds from 1 to a day. Zero would close every
@@ -331,7 +335,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         },
-        ServeOptions::default().with_header_read_timeout(header_read_timeout),
+        ServeOptions::default()
+            .with_header_read_timeout(header_read_timeout)
+            .with_max_connections(args.max_connections as usize),
     );
     tokio::pin!(server);
     tokio::select! {

@@ -78,6 +78,41 @@ async fn requests_past_the_concurrency_limit_are_shed_with_503_and_retry_after()
 }
 
 #[tokio::test]
+async fn connections_past_the_limit_wait_until_one_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start_serving(
+        memory_service(),
+        |config| config,
+        ServeOptions::default().with_max_connections(1),
+    )
+    .await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+
+    // The one slot, held by a keep-alive connection that has been answered.
+    let mut first = tokio::net::TcpStream::connect(&address).await.unwrap();
+    first.write_all(request).await.unwrap();
+    let mut answer = [0u8; 12];
+    first.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+
+    // A second client connects (the kernel's backlog takes it) but is not served...
+    let mut second = tokio::net::TcpStream::connect(&address).await.unwrap();
+    second.write_all(request).await.unwrap();
+    let early =
+        tokio::time::timeout(Duration::from_millis(500), second.read_exact(&mut answer)).await;
+    assert!(early.is_err(), "served while the only slot was taken");
+
+    // ...until the first closes.
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(30), second.read_exact(&mut answer))
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+}
+
+#[tokio::test]
 async fn an_internal_store_failure_is_500_and_never_leaks_its_details() {
     let (store, service) = switchable();
     let server = Server::start(service).await;
