@@ -77,8 +77,8 @@ struct ServeArgs {
     )]
     jwt_hs256_secret: Option<String>,
     /// Verify RS256 tokens with the keys of this JWKS: a file (JWKS, or an RSA
-    /// public key in PEM) or an http(s):// URL, such as Entra ID's
-    /// https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys. Reloaded
+    /// public key in PEM) or an `http(s)://` URL, such as Entra ID's
+    /// `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`. Reloaded
     /// when a token names an unknown kid and every --jwks-refresh seconds.
     #[arg(long, env = "MEETINGD_JWT_JWKS")]
     jwt_jwks: Option<String>,
