@@ -42,6 +42,8 @@ impl Daemon {
             .args(["--listen", "127.0.0.1:0"])
             .args(["--jwt-hs256-secret", SECRET])
             .args(["--store", store])
+            // Every caller of the race at once: shedding would only make them retry.
+            .args(["--max-concurrent-requests", "4096"])
             .env_remove("MEETINGD_JWT_HS256_SECRET")
             .env_remove("MEETINGD_STORE")
             .stdout(Stdio::null())

@@ -266,14 +266,7 @@ async fn open_store(store: &str) -> Result<Arc<dyn MeetingStore>, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let store = open_store(&args.store).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the listening address: {e}"))?;
-
+    // Checked before anything is created: a refused secret leaves no database behind.
     let (verifier, dev_secret) = match (&args.jwt_hs256_secret, &args.jwt_jwks) {
         (Some(secret), _) => (
             TokenVerifier::hs256(secret.as_bytes())
@@ -303,6 +296,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_tenants(&args.tenants)
         .with_jwks_refresh(Duration::from_secs(args.jwks_refresh))
         .with_jwks_min_reload_interval(Duration::from_secs(args.jwks_min_reload_interval));
+    let store = open_store(&args.store).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let public_base_url = args
         .public_base_url
         .clone()

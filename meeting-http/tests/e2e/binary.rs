@@ -405,8 +405,14 @@ async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_fore
 /// Runs `meetingd serve` on a loopback port with `args` and `env`, expecting it
 /// to refuse to start; returns its stderr. Fails at once if it starts listening.
 fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
+    let store = if args.contains(&"--store") {
+        &[][..]
+    } else {
+        &["--store", "memory"][..]
+    };
     let mut child = Command::new(MEETINGD)
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", "memory"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(store)
         .args(args)
         .env_remove("MEETINGD_JWT_HS256_SECRET")
         .env_remove("MEETINGD_JWT_JWKS")
@@ -443,6 +449,15 @@ fn meetingd_refuses_an_hs256_secret_under_32_bytes() {
         let stderr = refused_at_startup(&args, &env);
         assert!(stderr.contains("at least 32"), "{stderr}");
     }
+    // Refused before the store is opened: no database file is left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("meetings.db").display());
+    let stderr = refused_at_startup(&["--store", &store, "--jwt-hs256-secret", &short], &[]);
+    assert!(stderr.contains("at least 32"), "{stderr}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing created"
+    );
     let output = Command::new(MEETINGD)
         .args(["token", "--user", USER, "--tenant", TENANT])
         .env("MEETINGD_JWT_HS256_SECRET", "short")
