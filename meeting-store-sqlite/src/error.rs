@@ -59,7 +59,7 @@ pub(crate) enum Error {
     #[error("{0} writes are already waiting for the database: retry later")]
     QueueFull(usize),
     #[error(
-        "the database stayed locked by another connection until this write's deadline: retry later"
+        "this write's deadline passed before the database took it (locked by another connection, or the writer behind): retry later"
     )]
     DeadlinePassed(#[source] Option<Arc<rusqlite::Error>>),
     /// A write the database refused for want of space or writability: the
@@ -105,14 +105,14 @@ impl From<Error> for StoreError {
                     | ErrorCode::SystemIoFailure
                     | ErrorCode::DiskFull
                     | ErrorCode::OutOfMemory
-                    | ErrorCode::FileLockingProtocolFailed,
-                ) => StoreError::unavailable(error),
-                Some(
-                    ErrorCode::NotADatabase
+                    | ErrorCode::FileLockingProtocolFailed
+                    // After open (which refuses these as Unwritable or
+                    // ReadOnly): the file may become usable again.
                     | ErrorCode::ReadOnly
                     | ErrorCode::CannotOpen
                     | ErrorCode::PermissionDenied,
-                ) => StoreError::incompatible(error),
+                ) => StoreError::unavailable(error),
+                Some(ErrorCode::NotADatabase) => StoreError::incompatible(error),
                 Some(ErrorCode::DatabaseCorrupt) => {
                     StoreError::corrupt("(the database file)", error)
                 }
