@@ -1,6 +1,6 @@
 //! The Graph-compatible HTTP front of `onlineMeeting: createOrGet`: an axum
-//! [`Router`] any service can mount over a [`MeetingService`], and the
-//! `meetingd` binary that serves it.
+//! [`Router`] any service can mount over a [`MeetingService`]. It depends on
+//! `meeting-core` only; the `meetingd` crate serves it over a chosen store.
 //!
 //! ```no_run
 //! use meeting_core::MeetingService;

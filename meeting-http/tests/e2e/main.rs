@@ -1,6 +1,5 @@
 //! End-to-end tests: a real server listening on 127.0.0.1, a real HTTP client.
 
-mod binary;
 mod errors;
 mod meetings;
 mod properties;
@@ -25,6 +24,7 @@ use tokio::task::JoinHandle;
 pub const SECRET: &[u8] = b"e2e-test-secret-of-at-least-32-bytes";
 pub use meeting_tests::seed::{ORGANIZER as USER, TENANT};
 pub const OTHER_USER: &str = "0b9e2f6c-1111-4222-8333-944455556666";
+pub use meeting_tests::http::Reply;
 pub use meeting_tests::seed::{REQUEST as SEED_REQUEST, RESPONSE as SEED_RESPONSE};
 
 /// A server on an ephemeral loopback port, stopped gracefully on drop or by [`Server::stop`].
@@ -136,67 +136,6 @@ impl Drop for Server {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-    }
-}
-
-/// A response, read whole.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-}
-
-impl Reply {
-    pub async fn read(response: reqwest::Response) -> Reply {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a whole body");
-        Reply {
-            status,
-            headers,
-            text,
-        }
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("JSON body ({e}): {}", self.text))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts Graph's error object with `status` and `code`; returns the message.
-    #[track_caller]
-    pub fn assert_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "status; body: {}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some(CONTENT_TYPE),
-            "content type"
-        );
-        let body = self.json();
-        let error = body["error"].as_object().expect("an error object");
-        let members: Vec<&str> = error.keys().map(String::as_str).collect();
-        assert_eq!(members, ["code", "message", "innerError"], "{}", self.text);
-        assert_eq!(error["code"], code, "{}", self.text);
-        let message = error["message"].as_str().expect("a message string");
-        assert!(!message.trim().is_empty(), "a non-empty message");
-        let inner = error["innerError"].as_object().unwrap();
-        let request_id = inner["request-id"].as_str().unwrap();
-        assert_eq!(self.header("request-id"), Some(request_id));
-        assert_eq!(
-            self.header("client-request-id"),
-            inner["client-request-id"].as_str()
-        );
-        let date = inner["date"].as_str().unwrap();
-        assert!(
-            chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok(),
-            "{date}"
-        );
-        message.to_owned()
     }
 }
 

@@ -5,56 +5,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use meeting_http::auth::{issuer_v1, issuer_v2};
+use meeting_tests::http::keys::{claims, jwks, now, rs256, rs256_fresh, JWKS, PUBLIC_PEM};
+#[cfg(feature = "jwks-url")]
+use meeting_tests::http::JwksServer;
 use serde_json::json;
-#[cfg(feature = "jwks-url")]
-use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
-#[cfg(feature = "jwks-url")]
-use tokio::sync::Semaphore;
 
-const PRIVATE_PEM: &[u8] = include_bytes!("keys/rsa-private.pem");
-const PUBLIC_PEM: &[u8] = include_bytes!("keys/rsa-public.pem");
-const JWKS: &[u8] = include_bytes!("keys/jwks.json");
 const BODY: &str = r#"{"externalId":"token-test"}"#;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Valid delegated claims; tests change one thing.
-fn claims() -> Value {
-    json!({
-        "aud": "https://graph.microsoft.com",
-        "exp": now() + 3600,
-        "nbf": now() - 10,
-        "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
-        "tid": TENANT,
-        "oid": USER,
-        "scp": "User.Read OnlineMeetings.ReadWrite",
-        "name": "Tyler Stein",
-        "upn": "test1@contoso.com",
-    })
-}
 
 fn hs256(claims: &Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
         &EncodingKey::from_secret(SECRET),
-    )
-    .unwrap()
-}
-
-fn rs256(claims: &Value, kid: Option<&str>) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(PRIVATE_PEM).unwrap(),
     )
     .unwrap()
 }
@@ -372,39 +334,6 @@ async fn a_token_of_a_tenant_not_allowed_is_401_and_told_so() {
 
 const OTHER_TENANT: &str = "0c0b0a09-0807-4605-8403-020100000000";
 
-/// A JWKS with the test key (the one `rs256` signs with) under each of `kids`,
-/// and the set's other, unrelated key under each of `others`.
-pub(super) fn jwks(kids: &[&str], others: &[&str]) -> Vec<u8> {
-    let set: Value = serde_json::from_slice(JWKS).unwrap();
-    let by_kid = |kid: &str| {
-        set["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["kid"] == kid)
-            .unwrap()
-            .clone()
-    };
-    let renamed = |source: &str, kid: &str| {
-        let mut key = by_kid(source);
-        key["kid"] = json!(kid);
-        key
-    };
-    let keys: Vec<Value> = kids
-        .iter()
-        .map(|kid| renamed("test-key", kid))
-        .chain(others.iter().map(|kid| renamed("other-key", kid)))
-        .collect();
-    serde_json::to_vec(&json!({ "keys": keys })).unwrap()
-}
-
-/// A fresh RS256 token naming `kid`: a distinct `jti` keeps it out of any cache.
-pub(super) fn rs256_fresh(kid: &str) -> String {
-    let mut claims = claims();
-    claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
-    rs256(&claims, Some(kid))
-}
-
 async fn accepted(verifier: &TokenVerifier, token: &str) -> bool {
     verifier.verify(token).await.is_ok()
 }
@@ -493,80 +422,6 @@ async fn a_jwks_file_made_invalid_keeps_the_current_keys() {
 }
 
 #[cfg(feature = "jwks-url")]
-/// More than any test's concurrent fetches.
-const GATE_PERMITS: u32 = 1024;
-
-#[cfg(feature = "jwks-url")]
-/// A JWKS endpoint on a loopback port: serves `document` with `status`, counts fetches.
-pub(super) struct JwksServer {
-    pub(super) url: String,
-    document: Arc<std::sync::Mutex<Vec<u8>>>,
-    status: Arc<std::sync::atomic::AtomicU16>,
-    fetches: Arc<std::sync::atomic::AtomicUsize>,
-    /// Answers are held until this opens, so that concurrent reloads would overlap.
-    gate: Arc<Semaphore>,
-    task: JoinHandle<()>,
-}
-
-#[cfg(feature = "jwks-url")]
-impl JwksServer {
-    pub(super) async fn start(document: Vec<u8>) -> JwksServer {
-        use axum::response::IntoResponse;
-        let document = Arc::new(std::sync::Mutex::new(document));
-        let status = Arc::new(std::sync::atomic::AtomicU16::new(200));
-        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let gate = Arc::new(Semaphore::new(GATE_PERMITS as usize));
-        let (d, s, f, g) = (
-            document.clone(),
-            status.clone(),
-            fetches.clone(),
-            gate.clone(),
-        );
-        let app = axum::Router::new().route(
-            "/keys",
-            axum::routing::get(move || {
-                let (d, s, f, g) = (d.clone(), s.clone(), f.clone(), g.clone());
-                async move {
-                    f.fetch_add(1, Ordering::SeqCst);
-                    let _open = g.acquire().await.unwrap();
-                    let status =
-                        axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
-                    (status, d.lock().unwrap().clone()).into_response()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/keys", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        JwksServer {
-            url,
-            document,
-            status,
-            fetches,
-            gate,
-            task,
-        }
-    }
-
-    pub(super) fn serve(&self, document: Vec<u8>) {
-        *self.document.lock().unwrap() = document;
-    }
-
-    pub(super) fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-}
-
-#[cfg(feature = "jwks-url")]
-impl Drop for JwksServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-#[cfg(feature = "jwks-url")]
 #[tokio::test]
 async fn a_jwks_served_over_http_is_reloaded_after_a_rollover() {
     let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
@@ -606,7 +461,7 @@ async fn a_flood_of_unknown_kids_fetches_the_jwks_at_most_once_per_interval() {
     endpoint.serve(jwks(&["key-1", "key-2"], &[]));
 
     // Hold the endpoint's answer until every request waits on an unknown kid.
-    let hold = endpoint.gate.acquire_many(GATE_PERMITS).await.unwrap();
+    let hold = endpoint.hold().await;
     let mut flood = tokio::task::JoinSet::new();
     for i in 0..64 {
         let verifier = verifier.clone();
@@ -644,7 +499,7 @@ async fn a_jwks_endpoint_answering_500_keeps_the_current_keys() {
         .unwrap()
         .with_jwks_refresh(Duration::ZERO)
         .with_jwks_min_reload_interval(Duration::ZERO);
-    endpoint.status.store(500, Ordering::SeqCst);
+    endpoint.set_status(500);
     endpoint.serve(b"oops".to_vec());
     assert!(accepted(&verifier, &rs256_fresh("key-1")).await);
     assert!(!accepted(&verifier, &rs256_fresh("key-2")).await);
@@ -656,7 +511,7 @@ async fn a_jwks_endpoint_answering_500_keeps_the_current_keys() {
 #[tokio::test]
 async fn a_jwks_url_that_cannot_be_fetched_is_an_error_at_start() {
     let endpoint = JwksServer::start(b"{}".to_vec()).await;
-    endpoint.status.store(404, Ordering::SeqCst);
+    endpoint.set_status(404);
     let error = TokenVerifier::rs256_url(&endpoint.url).await.unwrap_err();
     assert!(error.to_string().contains("404"), "{error}");
     let error = TokenVerifier::rs256_url("ftp://example.com/keys")

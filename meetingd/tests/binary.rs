@@ -1,8 +1,13 @@
 //! The `meetingd` binary: development mode, `token`, SIGTERM, the stores.
 
-use super::*;
+use meeting_core::{MeetingKey, MeetingStore};
+use meeting_tests::http::keys::{jwks, rs256_fresh};
+use meeting_tests::http::{JwksServer, Reply};
+use meeting_tests::seed::{ORGANIZER as USER, REQUEST as SEED_REQUEST, TENANT};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
@@ -500,16 +505,16 @@ async fn meetingd_serve_tenant_accepts_only_the_listed_tenants() {
 // The JWKS endpoint runs on the test's runtime while this thread waits for meetingd.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meetingd_serve_takes_its_jwks_from_a_url_and_reloads_it_on_a_new_kid() {
-    let endpoint = super::tokens::JwksServer::start(super::tokens::jwks(&["key-1"], &[])).await;
+    let endpoint = JwksServer::start(jwks(&["key-1"], &[])).await;
     let daemon = Daemon::start(&["--store", "memory", "--jwt-jwks", &endpoint.url]);
     let body = r#"{"externalId":"jwks-url"}"#;
     let reply = daemon
-        .create_or_get("beta", &super::tokens::rs256_fresh("key-1"), body)
+        .create_or_get("beta", &rs256_fresh("key-1"), body)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    endpoint.serve(super::tokens::jwks(&["key-1", "key-2"], &[]));
+    endpoint.serve(jwks(&["key-1", "key-2"], &[]));
     let reply = daemon
-        .create_or_get("beta", &super::tokens::rs256_fresh("key-2"), body)
+        .create_or_get("beta", &rs256_fresh("key-2"), body)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(endpoint.fetches(), 2);
