@@ -14,8 +14,16 @@
 //! ```
 //!
 //! The expression may also yield `(Arc<Store>, guard)`, where the guard (a
-//! temporary directory, a server handle) lives as long as the test. The
-//! caller's crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+//! temporary directory, a server handle) lives as long as the test. Attributes
+//! written before the expression go on every test (a store that needs a server
+//! marks them ignored where there is none). The caller's crate needs `tokio`
+//! with the `macros` and `rt-multi-thread` features.
+//!
+//! `ping` has no scenario: a healthy ping is all a suite without a way to break
+//! the store could check, and that cannot fail for a store that keeps the
+//! trait's default (the memory store, which is never unavailable). Each store
+//! that implements `ping` tests it where it fails and recovers: SQLite in
+//! `tests/unwritable.rs`, PostgreSQL in `tests/restart.rs`.
 
 use crate::model::{
     AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingCapability,
@@ -51,8 +59,19 @@ impl<S: MeetingStore + 'static, Guard> Fixture for (Arc<S>, Guard) {
 /// `$factory` (an expression evaluating to a future of a [`Fixture`]) makes.
 #[macro_export]
 macro_rules! store_conformance {
-    ($factory:expr) => {
-        $crate::store_conformance!(@scenarios $factory;
+    (@test [$(#[$attribute:meta])*] $factory:expr, $scenario:ident) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attribute])*
+        async fn $scenario() {
+            let fixture = $factory.await;
+            $crate::conformance::$scenario($crate::conformance::Fixture::store(&fixture)).await;
+        }
+    };
+    (@scenarios $attributes:tt $factory:expr; $($scenario:ident),* $(,)?) => {
+        $($crate::store_conformance!(@test $attributes $factory, $scenario);)*
+    };
+    ($(#[$attribute:meta])* $factory:expr) => {
+        $crate::store_conformance!(@scenarios [$(#[$attribute])*] $factory;
             create_then_get_returns_the_stored_meeting,
             existing_key_returns_the_stored_meeting_unchanged,
             hit_does_not_build_a_meeting,
@@ -65,17 +84,8 @@ macro_rules! store_conformance {
             delete_of_an_unknown_id_deletes_nothing,
             unknown_id_and_key_find_nothing,
             every_field_round_trips,
-            ping_succeeds,
+            an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free,
         );
-    };
-    (@scenarios $factory:expr; $($scenario:ident),* $(,)?) => {
-        $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $scenario() {
-                let fixture = $factory.await;
-                $crate::conformance::$scenario($crate::conformance::Fixture::store(&fixture)).await;
-            }
-        )*
     };
 }
 
@@ -423,7 +433,37 @@ pub async fn every_field_round_trips(store: Arc<dyn MeetingStore>) {
     }
 }
 
-/// A healthy store answers a ping.
-pub async fn ping_succeeds(store: Arc<dyn MeetingStore>) {
-    store.ping().await.expect("the store answers");
+/// A meeting whose id is already stored under another key is refused as
+/// [`StoreError::Conflict`](crate::StoreError::Conflict): nothing is stored under
+/// the new key, the stored meeting is untouched, and the key can still be used.
+pub async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free(
+    store: Arc<dyn MeetingStore>,
+) {
+    let first = key("tenant", "user", "first");
+    let second = key("tenant", "user", "second");
+    let stored = create(&*store, &first, 1).await.into_meeting();
+    // sample_meeting's id depends on the user and `n` only: the same id, another key.
+    let same_id = sample_meeting(&second, 1);
+    assert_eq!(same_id.id, stored.id);
+    let refused = store.create_or_get(&second, &|| same_id.clone()).await;
+    assert!(
+        matches!(refused, Err(crate::StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.get_by_key(&second).await.unwrap(), None);
+    let by_id = store.get(&stored.id).await.unwrap().expect("still stored");
+    assert_eq!(
+        json(&by_id),
+        json(&stored),
+        "the stored meeting is untouched"
+    );
+    let by_key = store
+        .get_by_key(&first)
+        .await
+        .unwrap()
+        .expect("still stored");
+    assert_eq!(by_key.id, stored.id);
+    let later = create(&*store, &second, 2).await;
+    assert!(later.is_created(), "the refused key creates with a free id");
+    assert_ne!(later.meeting().id, stored.id);
 }

@@ -19,25 +19,22 @@
 //! load, and prints throughput, p50 and p99 (criterion reports means only).
 //!
 //! The server: `MEETING_PG_URL` (it needs about 130 connections), or a
-//! throwaway cluster with fsync on, made by the tests' support code.
+//! throwaway cluster with fsync on, made by `meeting_tests::postgres`.
 //!
 //! ```text
 //! cargo bench -p meeting-store-postgres --bench postgres -- --quick
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use criterion::{BenchmarkId, Criterion, Throughput};
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingId, MeetingKey, MeetingStore, OnlineMeeting};
 use meeting_store_postgres::{PostgresOptions, PostgresStore};
+use meeting_tests::postgres::{self, Cluster, ClusterOptions, Server};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{Cluster, ClusterOptions, Server};
 use tokio_postgres::{Client, Statement};
 
 /// One operation of caller `.0`, number `.1`.
@@ -137,12 +134,12 @@ impl Bench {
                 ..ClusterOptions::for_tests()
             }) {
                 Ok(cluster) => Server::Local(cluster),
-                Err(why) => support::no_postgres(&why),
+                Err(why) => postgres::no_postgres(&why),
             },
         };
         let template = sample_meeting(&hit_key(0), 0);
         let (flushed, unflushed, hit_keys) = runtime.block_on(async {
-            let url = support::fresh_database_on(&server).await;
+            let url = postgres::fresh_database_on(&server).await;
             let flushed = Side::connect(&url).await;
             let separator = if url.contains('?') { '&' } else { '?' };
             let unflushed_url = format!("{url}{separator}options=-c%20synchronous_commit%3Doff");

@@ -1,15 +1,13 @@
 //! The store conformance suite, once per isolation level, each test on a fresh database.
 
-mod support;
-
 mod read_committed {
     meeting_core::store_conformance!(async {
-        crate::support::fresh_store(meeting_store_postgres::Isolation::ReadCommitted).await
+        meeting_tests::postgres::fresh_store(meeting_store_postgres::Isolation::ReadCommitted).await
     });
 }
 
 mod serializable {
     meeting_core::store_conformance!(async {
-        crate::support::fresh_store(meeting_store_postgres::Isolation::Serializable).await
+        meeting_tests::postgres::fresh_store(meeting_store_postgres::Isolation::Serializable).await
     });
 }

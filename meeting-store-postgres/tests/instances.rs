@@ -1,7 +1,7 @@
 //! Several service instances, each with its own pool, on one database: the
 //! deployment this store exists for.
 
-mod support;
+use meeting_tests::postgres;
 
 use meeting_core::{Caller, CreateOrGetRequest, ExternalId, MeetingService, Profile};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
@@ -15,7 +15,7 @@ const CALLERS_PER_KEY: usize = 64;
 /// 64 callers per key over many keys, spread over instances: one meeting per
 /// key, one creator per key, and every caller holds that meeting's id.
 async fn instances_share_one_meeting_per_key(isolation: Isolation) {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let mut services = Vec::new();
     for _ in 0..INSTANCES {
         let store = PostgresStore::connect_with(

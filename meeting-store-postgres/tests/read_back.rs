@@ -1,7 +1,7 @@
 //! Everything the service accepts reads back, from another store instance on
 //! the same database: nothing of it may be only in the writer's memory.
 
-mod support;
+use meeting_tests::postgres;
 
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, OnlineMeeting, JSON_MAX_DEPTH};
@@ -48,7 +48,7 @@ async fn a_meeting_nested_to_the_accepted_depth_reads_back_from_another_instance
         "serde_json's default limit refuses this depth: the case this test is about"
     );
 
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let writer = PostgresStore::connect(&url).await.unwrap();
     let created = writer.create_or_get(&k, &|| meeting.clone()).await.unwrap();
     assert!(created.is_created());
@@ -69,7 +69,7 @@ async fn a_meeting_nested_to_the_accepted_depth_reads_back_from_another_instance
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_requests_read_back_through_a_new_store_instance() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     meeting_tests::read_back::accepted_requests_read_back(24, || {
         let url = url.clone();
         async move {

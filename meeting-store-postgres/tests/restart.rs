@@ -1,15 +1,13 @@
 //! A PostgreSQL restart in the middle of a stream of creates. This binary
 //! starts its own cluster (even when `MEETING_PG_URL` is set), since it stops it.
 
-mod support;
-
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingId, MeetingKey, MeetingStore, Outcome, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use meeting_tests::postgres::{self, Cluster, ClusterOptions, Server};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Cluster, ClusterOptions, Server};
 
 const WRITERS: usize = 4;
 
@@ -81,9 +79,9 @@ async fn a_restart_mid_stream_under_serializable_loses_nothing_either() {
 async fn restart_mid_stream(isolation: Isolation) {
     let server = match Cluster::start(ClusterOptions::for_tests()) {
         Ok(cluster) => Server::Local(cluster),
-        Err(why) => support::no_postgres(&why),
+        Err(why) => postgres::no_postgres(&why),
     };
-    let url = support::fresh_database_on(&server).await;
+    let url = postgres::fresh_database_on(&server).await;
     let store = Arc::new(
         PostgresStore::connect_with(
             &url,
@@ -146,6 +144,10 @@ async fn restart_mid_stream(isolation: Isolation) {
         || log.acknowledged() >= 200,
     )
     .await;
+    store
+        .ping()
+        .await
+        .expect("ping answers while the server runs");
     let cluster = server.cluster().expect("a cluster of our own");
     cluster.stop_server("fast").expect("the server stops");
     wait_for("callers to see the outage", Duration::from_secs(30), || {
@@ -160,6 +162,10 @@ async fn restart_mid_stream(isolation: Isolation) {
         log.acknowledged() >= before_start + 200
     })
     .await;
+    store
+        .ping()
+        .await
+        .expect("ping answers again after the restart");
     stop.store(true, Ordering::SeqCst);
     for writer in writers {
         writer.await.unwrap();

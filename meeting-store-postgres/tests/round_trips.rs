@@ -2,14 +2,12 @@
 //! answering does, through a relay between the store and the server. This binary starts its own cluster (even when
 //! `MEETING_PG_URL` is set), since the relay needs the server's TCP address.
 
-mod support;
-
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
+use meeting_tests::postgres::{self, Cluster, ClusterOptions, Relay, Server};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{Cluster, ClusterOptions, Relay, Server};
 
 async fn counted(isolation: Isolation) -> (PostgresStore, Relay, Server) {
     relayed(PostgresOptions {
@@ -31,10 +29,10 @@ async fn relayed_with_direct_url(
 ) -> (PostgresStore, Relay, Server, String) {
     let server = match Cluster::start(ClusterOptions::for_tests()) {
         Ok(cluster) => Server::Local(cluster),
-        Err(why) => support::no_postgres(&why),
+        Err(why) => postgres::no_postgres(&why),
     };
     let cluster = server.cluster().expect("our own cluster");
-    let url = support::fresh_database_on(&server).await;
+    let url = postgres::fresh_database_on(&server).await;
     let database = url.rsplit('/').next().expect("a database name").to_owned();
     let relay = Relay::start(cluster.address()).await;
     let store = PostgresStore::connect_with(

@@ -1,6 +1,6 @@
 //! The PostgreSQL store's own rules: configuration, migrations, refusals and error mapping.
 
-mod support;
+use meeting_tests::postgres;
 
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
@@ -18,14 +18,14 @@ async fn admin(url: &str) -> tokio_postgres::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_run_at_the_configured_isolation_level() {
     for isolation in [Isolation::ReadCommitted, Isolation::Serializable] {
-        let store = support::fresh_store(isolation).await;
+        let store = postgres::fresh_store(isolation).await;
         assert_eq!(store.session_isolation().await.unwrap(), isolation);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn url_parameters_set_pool_size_and_isolation_over_the_options() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let separator = if url.contains('?') { '&' } else { '?' };
     let url = format!("{url}{separator}pool_size=3&isolation=serializable");
     let store = PostgresStore::connect_with(&url, PostgresOptions::default())
@@ -41,7 +41,7 @@ async fn url_parameters_set_pool_size_and_isolation_over_the_options() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_database_is_migrated_to_the_known_version() {
-    let store = support::fresh_store(Isolation::ReadCommitted).await;
+    let store = postgres::fresh_store(Isolation::ReadCommitted).await;
     assert_eq!(
         store.schema_version().await.unwrap(),
         PostgresStore::SCHEMA_VERSION
@@ -50,7 +50,7 @@ async fn a_fresh_database_is_migrated_to_the_known_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_together_migrate_once() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let connects: Vec<_> = (0..6)
         .map(|_| {
             let url = url.clone();
@@ -74,7 +74,7 @@ async fn instances_starting_together_migrate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_is_refused_and_left_untouched() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
     let k = key("t", "u", "kept");
     store
@@ -114,7 +114,7 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_not_in_utf8_is_refused() {
-    let server = support::server();
+    let server = postgres::server();
     let name = format!("meeting_ascii_{}", std::process::id());
     admin(&server.admin_url())
         .await
@@ -132,7 +132,7 @@ async fn a_database_not_in_utf8_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_database_is_incompatible() {
-    let url = support::server().url("meeting_no_such_database");
+    let url = postgres::server().url("meeting_no_such_database");
     let error = PostgresStore::connect(&url).await.unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
 }
@@ -173,26 +173,8 @@ async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_id_taken_under_another_key_is_a_conflict() {
-    let store = support::fresh_store(Isolation::ReadCommitted).await;
-    let (a, b) = (key("t", "u", "a"), key("t", "u", "b"));
-    let first = store
-        .create_or_get(&a, &|| sample_meeting(&a, 1))
-        .await
-        .unwrap();
-    let mut same_id = sample_meeting(&b, 2);
-    same_id.id = first.meeting().id.clone();
-    let error = store
-        .create_or_get(&b, &|| same_id.clone())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::Conflict { .. }), "{error}");
-    assert_eq!(store.get_by_key(&b).await.unwrap(), None);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_stored_json_is_corrupt_and_names_the_meeting() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
     let k = key("t", "u", "damaged");
     let id = store
@@ -224,7 +206,7 @@ async fn unreadable_stored_json_is_corrupt_and_names_the_meeting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_meeting_error_names_its_id_not_its_key_nor_what_is_stored() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
     let k = key("tenant-secret", "user-secret", "external-secret");
     let mut meeting = sample_meeting(&k, 1);
@@ -275,7 +257,7 @@ async fn a_corrupt_meeting_error_names_its_id_not_its_key_nor_what_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_with_nul_is_never_stored_nor_found() {
-    let store = support::fresh_store(Isolation::ReadCommitted).await;
+    let store = postgres::fresh_store(Isolation::ReadCommitted).await;
     let k = key("tenant\0", "user", "x");
     let error = store
         .create_or_get(&k, &|| sample_meeting(&k, 1))
@@ -289,7 +271,7 @@ async fn a_key_with_nul_is_never_stored_nor_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_created_meeting_is_visible_to_another_instance_at_once() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let (one, two) = (
         Arc::new(PostgresStore::connect(&url).await.unwrap()),
         Arc::new(PostgresStore::connect(&url).await.unwrap()),
@@ -311,7 +293,7 @@ async fn a_created_meeting_is_visible_to_another_instance_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_named_in_the_url_options_holds_the_tables() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let client = admin(&url).await;
     client
         .batch_execute("CREATE SCHEMA meetings")

@@ -2,13 +2,11 @@
 //! made for the test: the URL's sslmode and sslrootcert, and proof from the
 //! server (`pg_stat_ssl`) of which sessions are encrypted.
 
-mod support;
-
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, Outcome, StoreError};
 use meeting_store_postgres::PostgresStore;
+use meeting_tests::postgres::{self, Cluster, ClusterOptions, Server};
 use std::sync::OnceLock;
-use support::{Cluster, ClusterOptions, Server};
 
 /// One TLS cluster for this binary, stopped by its watcher when the process ends.
 fn server() -> &'static Server {
@@ -19,7 +17,7 @@ fn server() -> &'static Server {
             ..ClusterOptions::for_tests()
         }) {
             Ok(cluster) => Server::Local(cluster),
-            Err(why) => support::no_postgres(&why),
+            Err(why) => postgres::no_postgres(&why),
         }
     })
 }
@@ -35,7 +33,7 @@ fn ca() -> String {
 
 /// A fresh database's URL with `query` appended.
 async fn url(query: &str) -> String {
-    let url = support::fresh_database_on(server()).await;
+    let url = postgres::fresh_database_on(server()).await;
     format!("{url}?{query}")
 }
 
@@ -99,7 +97,7 @@ async fn verify_full_checks_the_name_and_verify_ca_does_not() {
     let port = server().cluster().unwrap().port();
     // The certificate names 127.0.0.1 and localhost; the host name given is
     // neither, and hostaddr takes the connection to the server all the same.
-    let database = support::fresh_database_on(server()).await;
+    let database = postgres::fresh_database_on(server()).await;
     let name = database.rsplit('/').next().unwrap().to_owned();
     let other_name = |mode: &str| {
         format!(
@@ -132,7 +130,7 @@ async fn verify_full_checks_the_name_and_verify_ca_does_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
     let other = tempfile::tempdir().unwrap();
-    let wrong_ca = support::make_ca(other.path(), "another-ca").unwrap();
+    let wrong_ca = postgres::make_ca(other.path(), "another-ca").unwrap();
     let url = url(&format!(
         "sslmode=verify-full&sslrootcert={}",
         wrong_ca.display()

@@ -9,6 +9,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingKey, MeetingStore, OnlineMeeting};
+use meeting_store_sqlite::sql::{INSERT, SELECT_BY_KEY};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::{Connection, OpenFlags};
 use std::hint::black_box;
@@ -17,11 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SELECT_BY_KEY: &str =
-    "SELECT id, meeting FROM meetings WHERE tenant_id = ?1 AND user_id = ?2 AND external_id = ?3";
-const INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
-    VALUES (?1, ?2, ?3, ?4, ?5)
-    ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING";
 const LARGE: u64 = 1_000_000;
 const SMALL: u64 = 1_000;
 /// Creates per iteration of the throughput group, shared among the callers.

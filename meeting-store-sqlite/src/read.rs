@@ -6,16 +6,13 @@
 use crate::error::Error;
 use crate::options::SqliteOptions;
 use crate::schema::connect;
+use crate::sql::{SELECT_BY_ID, SELECT_BY_KEY};
 use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-
-const SELECT_BY_KEY: &str =
-    "SELECT id, meeting FROM meetings WHERE tenant_id = ?1 AND user_id = ?2 AND external_id = ?3";
-const SELECT_BY_ID: &str = "SELECT id, meeting FROM meetings WHERE id = ?1";
 
 /// Reader connections, opened on demand and kept while idle, up to a bound.
 #[derive(Debug)]

@@ -20,6 +20,7 @@
 
 use crate::error::{is_busy, is_write_failure, Error};
 use crate::read::parse_meeting;
+use crate::sql::{DELETE, INSERT, PROBE_INSERT, SELECT_BY_KEY};
 use meeting_core::{MeetingKey, OnlineMeeting, Outcome};
 use rusqlite::{Connection, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,16 +142,8 @@ impl Health {
     }
 }
 
-const INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
-    VALUES (?1, ?2, ?3, ?4, ?5)
-    ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING";
-const SELECT_BY_KEY: &str =
-    "SELECT id, meeting FROM meetings WHERE tenant_id = ?1 AND user_id = ?2 AND external_id = ?3";
-const DELETE: &str = "DELETE FROM meetings WHERE id = ?1";
 /// No meeting has this id (ids are generated without spaces) or an empty tenant.
 const PROBE_ID: &str = " meeting-store-sqlite write probe";
-const PROBE_INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
-    VALUES (?1, '', '', '', ?2)";
 /// About a typical meeting's text and then some: enough to need new pages.
 const PROBE_BYTES: usize = 8 * 1024;
 

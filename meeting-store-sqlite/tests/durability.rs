@@ -151,32 +151,6 @@ async fn concurrent_creates_share_commits() {
 }
 
 #[tokio::test]
-async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free() {
-    let (_directory, path) = database();
-    let store = SqliteStore::open(&path).await.unwrap();
-    let first = key("tenant", "user", "first");
-    let second = key("tenant", "user", "second");
-    store
-        .create_or_get(&first, &|| sample_meeting(&first, 1))
-        .await
-        .unwrap();
-    let error = store
-        .create_or_get(&second, &|| sample_meeting(&second, 1))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, meeting_core::StoreError::Conflict { .. }),
-        "{error}"
-    );
-    assert_eq!(store.get_by_key(&second).await.unwrap(), None);
-    let later = store
-        .create_or_get(&second, &|| sample_meeting(&second, 2))
-        .await
-        .unwrap();
-    assert!(later.is_created());
-}
-
-#[tokio::test]
 async fn a_write_lock_held_past_the_busy_timeout_is_unavailable_while_hits_still_answer() {
     let (_directory, path) = database();
     let options = SqliteOptions {

@@ -8,8 +8,7 @@
 //! The database is the store team's throwaway cluster (or `MEETING_PG_URL`), as
 //! their tests use it.
 
-#[path = "../../meeting-store-postgres/tests/support/mod.rs"]
-mod support;
+use meeting_tests::postgres;
 
 use meeting_http::auth::{mint_hs256, TokenSpec};
 use std::collections::{HashMap, HashSet};
@@ -145,7 +144,7 @@ async fn create_or_get(
 
 #[tokio::test]
 async fn meetingd_serves_create_or_get_on_a_postgres_store() {
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let daemon = Daemon::start(&url).await;
     let (client, token) = (reqwest::Client::new(), token(USER));
 
@@ -162,7 +161,7 @@ async fn meetingd_serves_create_or_get_on_a_postgres_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_meetingd_processes_on_one_database_create_exactly_one_meeting_per_key() {
     let started = Instant::now();
-    let url = support::fresh_database().await;
+    let url = postgres::fresh_database().await;
     let a = Daemon::start(&url).await;
     let b = Daemon::start(&url).await;
     let bases = [a.base.clone(), b.base.clone()];

@@ -6,6 +6,8 @@
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod read_back;
 
 pub mod seed {

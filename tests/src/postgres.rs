@@ -1,4 +1,5 @@
-//! A real PostgreSQL server for the tests and the benchmark.
+//! A real PostgreSQL server for the tests and the benchmark of
+//! meeting-store-postgres and for meetingd's tests (feature `postgres`).
 //!
 //! `MEETING_PG_URL` names a server to use (its user must be allowed to
 //! `CREATE DATABASE`). Otherwise a throwaway cluster is made from the installed
@@ -9,8 +10,6 @@
 //!
 //! Without PostgreSQL the tests say so loudly and skip, except under `CI=true`,
 //! where that is a failure.
-
-#![allow(dead_code)] // each test binary uses a different part
 
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::os::unix::fs::MetadataExt;

@@ -1,0 +1,25 @@
+//! The statements on the `meetings` table, one copy each: the reader, the
+//! writer and the benchmark's raw baseline (which must run exactly what the
+//! store runs) all take them from here.
+
+/// Stores a meeting unless its key has one: `(id, tenant_id, user_id, external_id, meeting)`.
+pub const INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING";
+
+/// `(id, meeting)` of the meeting stored under `(tenant_id, user_id, external_id)`.
+pub const SELECT_BY_KEY: &str =
+    "SELECT id, meeting FROM meetings WHERE tenant_id = ?1 AND user_id = ?2 AND external_id = ?3";
+
+/// `(id, meeting)` of the meeting with this id.
+pub const SELECT_BY_ID: &str = "SELECT id, meeting FROM meetings WHERE id = ?1";
+
+/// Deletes the meeting with this id.
+pub const DELETE: &str = "DELETE FROM meetings WHERE id = ?1";
+
+/// Reads the table without returning a row: whether a connection can read it.
+pub const READ_PROBE: &str = "SELECT count(*) FROM meetings WHERE 0";
+
+/// Inserts the write probe's row `(id, meeting)` under an empty key.
+pub const PROBE_INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
+    VALUES (?1, '', '', '', ?2)";
