@@ -73,7 +73,13 @@ fn main() {
     let (service, store) = seed::service();
     for n in 0..count as u64 {
         black_box(
-            ready(service.create_or_get(&caller, Profile::Beta, &full_request(n))).expect("stored"),
+            ready(service.create_or_get(
+                &caller,
+                meeting_core::Target::Me,
+                Profile::Beta,
+                &full_request(n),
+            ))
+            .expect("stored"),
         );
     }
     let (bytes_after, blocks_after) = live();

@@ -142,7 +142,13 @@ fn service(rows: &mut Vec<ExtraRow>) {
                 &mut next,
                 |n| key_only_request(n % STORED),
                 |request| {
-                    ready(service.create_or_get(caller, Profile::Beta, request)).expect("a hit")
+                    ready(service.create_or_get(
+                        caller,
+                        meeting_core::Target::Me,
+                        Profile::Beta,
+                        request,
+                    ))
+                    .expect("a hit")
                 },
             )
         }
@@ -154,9 +160,14 @@ fn service(rows: &mut Vec<ExtraRow>) {
 
     let template = {
         let (service, _store) = seed::service();
-        ready(service.create_or_get(caller, Profile::Beta, &full_request(0)))
-            .expect("in memory")
-            .into_meeting()
+        ready(service.create_or_get(
+            caller,
+            meeting_core::Target::Me,
+            Profile::Beta,
+            &full_request(0),
+        ))
+        .expect("in memory")
+        .into_meeting()
     };
     let template = &template;
     let builds: Timed<'_> = Box::new({
@@ -176,7 +187,13 @@ fn service(rows: &mut Vec<ExtraRow>) {
             // A fresh store per block: every call creates, the store stays small.
             let (service, _store) = seed::service();
             time_batches(iters, &mut next, full_request, |request| {
-                ready(service.create_or_get(caller, Profile::Beta, request)).expect("created")
+                ready(service.create_or_get(
+                    caller,
+                    meeting_core::Target::Me,
+                    Profile::Beta,
+                    request,
+                ))
+                .expect("created")
             })
         }
     });
@@ -199,7 +216,13 @@ fn scaling(rows: &mut Vec<ExtraRow>, large: u64) {
                 // A scattered visit, as in the scaling bench.
                 |n| key_only_request(n.wrapping_mul(2_654_435_761) % count),
                 |request| {
-                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit")
+                    ready(service.create_or_get(
+                        &caller,
+                        meeting_core::Target::Me,
+                        Profile::Beta,
+                        request,
+                    ))
+                    .expect("a hit")
                 },
             )
         })

@@ -62,11 +62,12 @@ fn hit_latency(c: &mut Criterion) {
                     &mut next,
                     |n| key_only_request(scattered(n, count)),
                     |request| {
-                        ready(
-                            population
-                                .service
-                                .create_or_get(&caller, Profile::Beta, request),
-                        )
+                        ready(population.service.create_or_get(
+                            &caller,
+                            meeting_core::Target::Me,
+                            Profile::Beta,
+                            request,
+                        ))
                         .expect("a hit")
                     },
                 )

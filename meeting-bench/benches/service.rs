@@ -65,8 +65,13 @@ fn hits(c: &mut Criterion) {
                     &mut next,
                     |n| request(n % STORED),
                     |request| {
-                        ready(service.create_or_get(&caller, Profile::Beta, request))
-                            .expect("a hit")
+                        ready(service.create_or_get(
+                            &caller,
+                            meeting_core::Target::Me,
+                            Profile::Beta,
+                            request,
+                        ))
+                        .expect("a hit")
                     },
                 )
             })
@@ -84,7 +89,7 @@ fn hits(c: &mut Criterion) {
                     let key = MeetingKey {
                         tenant: caller.tenant.clone(),
                         user: caller.user.clone(),
-                        external_id: request.external_id.as_ref().expect("set").clone(),
+                        external_id: request.external_id.clone(),
                     };
                     black_box(&key);
                 },
@@ -98,8 +103,13 @@ fn creates(c: &mut Criterion) {
     let caller = caller();
     let template = {
         let (service, _store) = seed::service();
-        let outcome = ready(service.create_or_get(&caller, Profile::Beta, &full_request(0)))
-            .expect("in memory");
+        let outcome = ready(service.create_or_get(
+            &caller,
+            meeting_core::Target::Me,
+            Profile::Beta,
+            &full_request(0),
+        ))
+        .expect("in memory");
         assert!(outcome.is_created());
         outcome.into_meeting()
     };
@@ -133,6 +143,7 @@ fn creates(c: &mut Criterion) {
             time_batches(iters, &mut next, full_request, |request| {
                 created(ready(service.create_or_get(
                     &caller,
+                    meeting_core::Target::Me,
                     Profile::Beta,
                     request,
                 )))
@@ -145,6 +156,7 @@ fn creates(c: &mut Criterion) {
             time_batches(iters, &mut next, full_request, |request| {
                 created(ready(service.create_or_get(
                     &caller,
+                    meeting_core::Target::Me,
                     Profile::Beta,
                     request,
                 )))

@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use meeting_core::{CreateOrGetRequest, MeetingService, Profile};
+use meeting_core::{CreateOrGetRequest, MeetingService, Profile, Target};
 
 /// The output of a future that completes on its first poll.
 ///
@@ -89,7 +89,8 @@ pub fn parallel_hits(
             for i in 0..iters as usize {
                 let request = &own[(i * 7) % own.len()];
                 black_box(
-                    ready(service.create_or_get(&caller, Profile::Beta, request)).expect("a hit"),
+                    ready(service.create_or_get(&caller, Target::Me, Profile::Beta, request))
+                        .expect("a hit"),
                 );
             }
         }

@@ -10,7 +10,7 @@ use meeting_core::model::{
 };
 use meeting_core::{
     CreateOrGetRequest, ExternalId, MeetingKey, MeetingService, MeetingStore, ODataTag,
-    OnlineMeeting,
+    OnlineMeeting, Target,
 };
 use meeting_store_memory::MemoryStore;
 pub use meeting_tests::seed::{
@@ -26,8 +26,8 @@ pub fn external_id(n: u64) -> ExternalId {
 /// The [`caller`]'s key for the `n`th [`external_id`].
 pub fn key(n: u64) -> MeetingKey {
     MeetingKey {
-        tenant: TENANT.into(),
-        user: USER.into(),
+        tenant: TENANT.parse().expect("a valid tenant id"),
+        user: USER.parse().expect("a valid user id"),
         external_id: external_id(n),
     }
 }
@@ -43,7 +43,7 @@ pub fn full_request(n: u64) -> CreateOrGetRequest {
                 .expect("the seed request is valid")
         })
         .clone();
-    request.external_id = Some(external_id(n));
+    request.external_id = external_id(n);
     request
 }
 
@@ -66,8 +66,13 @@ pub fn populated_service(count: u64) -> (MeetingService, Arc<MemoryStore>) {
     let (service, store) = service();
     let caller = caller();
     for n in 0..count {
-        crate::run::ready(service.create_or_get(&caller, Default::default(), &full_request(n)))
-            .expect("creating a meeting in memory succeeds");
+        crate::run::ready(service.create_or_get(
+            &caller,
+            Target::Me,
+            Default::default(),
+            &full_request(n),
+        ))
+        .expect("creating a meeting in memory succeeds");
     }
     (service, store)
 }
@@ -167,6 +172,7 @@ mod tests {
         let (service, _store) = populated_service(1);
         let outcome = crate::run::ready(service.create_or_get(
             &caller(),
+            Target::Me,
             Default::default(),
             &full_request(0),
         ))
@@ -179,7 +185,7 @@ mod tests {
         // Within a few bytes of the seed's compact JSON: the benches measure
         // meetings of the seed's size, not toy ones.
         let seed: OnlineMeeting = serde_json::from_str(SEED_RESPONSE).unwrap();
-        let ours = serde_json::to_vec(&**meeting).unwrap().len() as f64;
+        let ours = serde_json::to_vec(meeting).unwrap().len() as f64;
         let theirs = serde_json::to_vec(&seed).unwrap().len() as f64;
         assert!((ours / theirs - 1.0).abs() < 0.15, "{ours} vs {theirs}");
     }

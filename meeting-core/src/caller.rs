@@ -5,10 +5,13 @@ use crate::ids::{TenantId, UserId};
 /// The tenant of personal Microsoft accounts.
 pub const PERSONAL_ACCOUNT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-/// The delegated scope createOrGet and delete need.
-pub const SCOPE_READ_WRITE: &str = "OnlineMeetings.ReadWrite";
-/// The delegated scope that is enough to read a meeting.
-pub const SCOPE_READ: &str = "OnlineMeetings.Read";
+/// The delegated scopes of the permission table (spec section 1.2).
+pub mod scopes {
+    /// What createOrGet and delete need.
+    pub const READ_WRITE: &str = "OnlineMeetings.ReadWrite";
+    /// Enough to read a meeting.
+    pub const READ: &str = "OnlineMeetings.Read";
+}
 
 /// The authenticated principal behind a call, as its token describes it.
 ///
@@ -16,13 +19,16 @@ pub const SCOPE_READ: &str = "OnlineMeetings.Read";
 /// a clone bumps a counter (threads cloning one `Caller` share that counter's
 /// cache line; build one per request on hot paths).
 ///
-/// ```
-/// use meeting_core::{Caller, Operation};
+/// What a caller may do is decided in one place, [`MeetingService::authorize`](crate::MeetingService::authorize).
 ///
-/// let caller = Caller::delegated("tenant-1", "user-1", ["OnlineMeetings.ReadWrite"])
-///     .with_display_name("Tyler Stein");
-/// assert!(caller.authorize(Operation::CreateOrGet).is_ok());
-/// assert!(Caller::application("tenant-1", "app-1").authorize(Operation::Get).is_err());
+/// ```
+/// use meeting_core::{scopes, Caller, TenantId, UserId};
+///
+/// let tenant: TenantId = "72f988bf-86f1-41af-91ab-2d7cd0110000".parse()?;
+/// let user: UserId = "D4A060B5-A8FC-450C-837B-750B2C280000".parse()?;
+/// let caller = Caller::delegated(tenant, user, [scopes::READ_WRITE]).with_display_name("Tyler Stein");
+/// assert_eq!(caller.user.as_str(), "d4a060b5-a8fc-450c-837b-750b2c280000");
+/// # Ok::<(), meeting_core::IdError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -80,18 +86,27 @@ pub enum Forbidden {
     /// A call on behalf of a user who is not the caller.
     #[error("a caller may only manage their own online meetings")]
     OtherUser,
+    /// An [`Authorized`](crate::Authorized) used for another operation than
+    /// the one it was granted for: a bug in the calling code.
+    #[error("the caller was authorized to {authorized:?}, not to {requested:?}")]
+    NotAuthorized {
+        /// What was authorized.
+        authorized: Operation,
+        /// What was attempted.
+        requested: Operation,
+    },
 }
 
 impl Caller {
     /// A delegated work or school caller with the given scopes.
     pub fn delegated<S: Into<String>>(
-        tenant: impl Into<TenantId>,
-        user: impl Into<UserId>,
+        tenant: TenantId,
+        user: UserId,
         scopes: impl IntoIterator<Item = S>,
     ) -> Self {
         Caller {
-            tenant: tenant.into(),
-            user: user.into(),
+            tenant,
+            user,
             display_name: None,
             upn: None,
             access: Access::Delegated {
@@ -101,10 +116,10 @@ impl Caller {
     }
 
     /// An app-only caller.
-    pub fn application(tenant: impl Into<TenantId>, principal: impl Into<UserId>) -> Self {
+    pub fn application(tenant: TenantId, principal: UserId) -> Self {
         Caller {
-            tenant: tenant.into(),
-            user: principal.into(),
+            tenant,
+            user: principal,
             display_name: None,
             upn: None,
             access: Access::Application,
@@ -130,8 +145,8 @@ impl Caller {
             .eq_ignore_ascii_case(PERSONAL_ACCOUNT_TENANT)
     }
 
-    /// Applies the permission table of spec 1.2 to `operation`.
-    pub fn authorize(&self, operation: Operation) -> Result<(), Forbidden> {
+    /// The permission table of spec 1.2 for `operation`.
+    pub(crate) fn permission(&self, operation: Operation) -> Result<(), Forbidden> {
         let scopes = match &self.access {
             Access::Application => return Err(Forbidden::ApplicationPermissions),
             Access::Delegated { .. } if self.is_personal_account() => {
@@ -141,21 +156,22 @@ impl Caller {
         };
         let has = |wanted: &str| scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted));
         let allowed = match operation {
-            Operation::CreateOrGet | Operation::Delete => has(SCOPE_READ_WRITE),
-            Operation::Get => has(SCOPE_READ_WRITE) || has(SCOPE_READ),
+            Operation::CreateOrGet | Operation::Delete => has(scopes::READ_WRITE),
+            Operation::Get => has(scopes::READ_WRITE) || has(scopes::READ),
         };
         if allowed {
             Ok(())
         } else {
             Err(Forbidden::MissingScope {
-                required: SCOPE_READ_WRITE,
+                required: scopes::READ_WRITE,
             })
         }
     }
 
-    /// Whether `user` (an object id or a UPN, case-insensitive) names this caller.
-    pub fn is(&self, user: &str) -> bool {
-        self.user.as_str().eq_ignore_ascii_case(user)
+    /// Whether the `{userId}` of a path names this caller: its object id
+    /// (compared as [`UserId`]s) or its UPN (case-insensitive, as Entra ID does).
+    pub(crate) fn is_named_by(&self, user: &str) -> bool {
+        UserId::new(user).is_ok_and(|id| id == self.user)
             || self
                 .upn
                 .as_deref()
@@ -167,29 +183,36 @@ impl Caller {
 mod tests {
     use super::*;
 
+    fn id<T: std::str::FromStr>(text: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        text.parse().unwrap()
+    }
+
     fn delegated(scopes: &[&str]) -> Caller {
-        Caller::delegated("tenant", "user", scopes.iter().copied())
+        Caller::delegated(id("tenant"), id("user"), scopes.iter().copied())
     }
 
     #[test]
     fn delegated_work_account_with_read_write_may_create_or_get() {
         assert_eq!(
-            delegated(&[SCOPE_READ_WRITE]).authorize(Operation::CreateOrGet),
+            delegated(&[scopes::READ_WRITE]).permission(Operation::CreateOrGet),
             Ok(())
         );
         assert_eq!(
-            delegated(&["User.Read", SCOPE_READ_WRITE]).authorize(Operation::Delete),
+            delegated(&["User.Read", scopes::READ_WRITE]).permission(Operation::Delete),
             Ok(())
         );
     }
 
     #[test]
     fn delegated_work_account_without_the_scope_is_forbidden() {
-        for scopes in [&[][..], &["User.Read"], &[SCOPE_READ]] {
+        for scopes in [&[][..], &["User.Read"], &[scopes::READ]] {
             assert_eq!(
-                delegated(scopes).authorize(Operation::CreateOrGet),
+                delegated(scopes).permission(Operation::CreateOrGet),
                 Err(Forbidden::MissingScope {
-                    required: SCOPE_READ_WRITE
+                    required: scopes::READ_WRITE
                 })
             );
         }
@@ -197,29 +220,38 @@ mod tests {
 
     #[test]
     fn reading_needs_read_or_read_write() {
-        assert_eq!(delegated(&[SCOPE_READ]).authorize(Operation::Get), Ok(()));
         assert_eq!(
-            delegated(&[SCOPE_READ_WRITE]).authorize(Operation::Get),
+            delegated(&[scopes::READ]).permission(Operation::Get),
             Ok(())
         );
-        assert!(delegated(&["User.Read"]).authorize(Operation::Get).is_err());
-        assert!(delegated(&[SCOPE_READ])
-            .authorize(Operation::Delete)
+        assert_eq!(
+            delegated(&[scopes::READ_WRITE]).permission(Operation::Get),
+            Ok(())
+        );
+        assert!(delegated(&["User.Read"])
+            .permission(Operation::Get)
+            .is_err());
+        assert!(delegated(&[scopes::READ])
+            .permission(Operation::Delete)
             .is_err());
     }
 
     #[test]
     fn personal_account_is_forbidden_and_told_so() {
-        let caller = Caller::delegated(PERSONAL_ACCOUNT_TENANT, "user", [SCOPE_READ_WRITE]);
-        let error = caller.authorize(Operation::CreateOrGet).unwrap_err();
+        let caller = Caller::delegated(
+            id(PERSONAL_ACCOUNT_TENANT),
+            id("user"),
+            [scopes::READ_WRITE],
+        );
+        let error = caller.permission(Operation::CreateOrGet).unwrap_err();
         assert_eq!(error, Forbidden::PersonalAccount);
         assert!(error.to_string().contains("personal"));
     }
 
     #[test]
     fn application_token_is_forbidden_and_told_so() {
-        let error = Caller::application("tenant", "app")
-            .authorize(Operation::CreateOrGet)
+        let error = Caller::application(id("tenant"), id("app"))
+            .permission(Operation::CreateOrGet)
             .unwrap_err();
         assert_eq!(error, Forbidden::ApplicationPermissions);
         assert!(error.to_string().contains("application permissions"));
@@ -227,10 +259,15 @@ mod tests {
 
     #[test]
     fn a_user_is_named_by_object_id_or_upn_case_insensitively() {
-        let caller = Caller::delegated("t", "D4A060B5-aaaa", [SCOPE_READ_WRITE])
-            .with_upn("Test1@Contoso.com");
-        assert!(caller.is("d4a060b5-AAAA"));
-        assert!(caller.is("test1@contoso.com"));
-        assert!(!caller.is("someone-else"));
+        let caller = Caller::delegated(
+            id("t"),
+            id("D4A060B5-A8FC-450C-837B-750B2C28AAAA"),
+            [scopes::READ_WRITE],
+        )
+        .with_upn("Test1@Contoso.com");
+        assert!(caller.is_named_by("d4a060b5-a8fc-450c-837b-750B2C28aaaa"));
+        assert!(caller.is_named_by("test1@contoso.com"));
+        assert!(!caller.is_named_by("someone-else"));
+        assert!(!caller.is_named_by(""));
     }
 }

@@ -92,8 +92,8 @@ macro_rules! store_conformance {
 /// A key from three strings.
 pub fn key(tenant: &str, user: &str, external_id: &str) -> MeetingKey {
     MeetingKey {
-        tenant: TenantId::new(tenant),
-        user: UserId::new(user),
+        tenant: TenantId::new(tenant).expect("a valid tenant id"),
+        user: UserId::new(user).expect("a valid user id"),
         external_id: ExternalId::new(external_id).expect("a valid externalId"),
     }
 }
@@ -217,7 +217,7 @@ pub async fn create_then_get_returns_the_stored_meeting(store: Arc<dyn MeetingSt
     let outcome = create(&*store, &key, 1).await;
     assert!(outcome.is_created(), "the first call creates");
     let meeting = outcome.meeting();
-    assert_eq!(**meeting, sample_meeting(&key, 1));
+    assert_eq!(*meeting, sample_meeting(&key, 1));
     let by_key = store.get_by_key(&key).await.unwrap().expect("found by key");
     assert_eq!(json(&by_key), json(meeting));
     let by_id = store.get(&meeting.id).await.unwrap().expect("found by id");

@@ -29,22 +29,31 @@ pub enum Error {
     Store(#[from] StoreError),
 }
 
-/// Graph's error codes, as this service uses them.
+/// Graph's error codes, each with its HTTP status (spec section 5): the one
+/// list both the service and an HTTP front use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// `BadRequest`
+    /// `400 BadRequest`: malformed JSON, validation failures.
     BadRequest,
-    /// `Forbidden`
+    /// `401 InvalidAuthenticationToken`: missing, malformed, expired or wrongly signed token.
+    InvalidAuthenticationToken,
+    /// `403 Forbidden`: the permission table.
     Forbidden,
-    /// `NotFound`
+    /// `404 NotFound`: unknown route or meeting.
     NotFound,
-    /// `ParameterMismatch`
+    /// `405 MethodNotAllowed`: wrong method on a known path.
+    MethodNotAllowed,
+    /// `409 ParameterMismatch`: strict mode.
     ParameterMismatch,
-    /// `ServiceUnavailable`
-    ServiceUnavailable,
-    /// `InternalServerError`
+    /// `413 RequestEntityTooLarge`: body over the limit.
+    RequestEntityTooLarge,
+    /// `415 UnsupportedMediaType`: body not `application/json`.
+    UnsupportedMediaType,
+    /// `500 InternalServerError`: a bug; details go to the log only.
     InternalServerError,
+    /// `503 ServiceUnavailable`: store unreachable, overloaded or timed out.
+    ServiceUnavailable,
 }
 
 impl ErrorCode {
@@ -52,11 +61,31 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "BadRequest",
+            ErrorCode::InvalidAuthenticationToken => "InvalidAuthenticationToken",
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::NotFound => "NotFound",
+            ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::ParameterMismatch => "ParameterMismatch",
-            ErrorCode::ServiceUnavailable => "ServiceUnavailable",
+            ErrorCode::RequestEntityTooLarge => "RequestEntityTooLarge",
+            ErrorCode::UnsupportedMediaType => "UnsupportedMediaType",
             ErrorCode::InternalServerError => "InternalServerError",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailable",
+        }
+    }
+
+    /// The HTTP status Graph answers with this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::InvalidAuthenticationToken => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ParameterMismatch => 409,
+            ErrorCode::RequestEntityTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::InternalServerError => 500,
+            ErrorCode::ServiceUnavailable => 503,
         }
     }
 }

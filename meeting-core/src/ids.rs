@@ -119,35 +119,45 @@ string_id!(
     /// A meeting's `id`: `<organizer userId>_<threadId>`.
     MeetingId
 );
-/// An identifier every call copies into its key: shared, so a copy is a
-/// reference count, not an allocation.
-macro_rules! shared_id {
+/// Why a string is not a [`TenantId`] or [`UserId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The empty string.
+    #[error("an id must not be empty")]
+    Empty,
+    /// A control character (Unicode category Cc) at this character index: ids
+    /// become store keys and log fields.
+    #[error("an id must not contain a control character (one is at character {0})")]
+    ControlCharacter(usize),
+}
+
+/// An Entra ID object identifier: non-empty, no control characters, and a GUID
+/// held in its one canonical form (lower-case, hyphenated), so that ids compare,
+/// hash and store alike however a token or a path wrote them. Other ids (a
+/// UPN, say) are kept as given. Shared by reference count: every call copies it
+/// into its [`MeetingKey`].
+macro_rules! object_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Arc<str>);
 
         impl $name {
-            /// Wraps an identifier as given.
-            pub fn new(value: impl AsRef<str>) -> Self {
-                $name(Arc::from(value.as_ref()))
+            /// Checks `value` and brings a GUID to its canonical form.
+            pub fn new(value: impl AsRef<str>) -> Result<Self, IdError> {
+                canonical_id(value.as_ref()).map($name)
             }
 
-            /// The identifier's text.
+            /// The identifier's text, in canonical form.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
         }
 
-        impl From<String> for $name {
-            fn from(value: String) -> Self {
-                $name(Arc::from(value))
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                $name(Arc::from(value))
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(value: &str) -> Result<Self, IdError> {
+                $name::new(value)
             }
         }
 
@@ -159,20 +169,44 @@ macro_rules! shared_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map($name::from)
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::new(text).map_err(serde::de::Error::custom)
             }
         }
     };
 }
 
-shared_id!(
-    /// A Microsoft Entra tenant id (the token's `tid`).
+object_id!(
+    /// A Microsoft Entra tenant id (the token's `tid`). See [`IdError`] for the rules.
     TenantId
 );
-shared_id!(
-    /// A user's object id (the token's `oid`).
+object_id!(
+    /// A user's object id (the token's `oid`, or the `{userId}` of a path).
+    /// See [`IdError`] for the rules.
     UserId
 );
+
+/// `value` checked, and lower-cased when it is a hyphenated GUID.
+fn canonical_id(value: &str) -> Result<Arc<str>, IdError> {
+    if value.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if let Some(index) = value.chars().position(char::is_control) {
+        return Err(IdError::ControlCharacter(index));
+    }
+    let is_guid = value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    Ok(
+        if is_guid && value.bytes().any(|b| b.is_ascii_uppercase()) {
+            Arc::from(value.to_ascii_lowercase())
+        } else {
+            Arc::from(value)
+        },
+    )
+}
 
 macro_rules! display_as_str {
     ($($name:ident),*) => {$(
@@ -233,6 +267,37 @@ mod tests {
         }
         // Format characters (Cf) are not control characters (Cc).
         assert!(ExternalId::new("a\u{200b}b").is_ok());
+    }
+
+    #[test]
+    fn a_guid_id_is_held_in_its_lower_case_form_and_other_ids_as_given() {
+        let upper = UserId::new("D4A060B5-A8FC-450C-837B-750B2C280000").unwrap();
+        let lower = UserId::new("d4a060b5-a8fc-450c-837b-750b2c280000").unwrap();
+        assert_eq!(upper, lower);
+        assert_eq!(upper.as_str(), "d4a060b5-a8fc-450c-837b-750b2c280000");
+        assert_eq!(
+            UserId::new("Test1@Contoso.com").unwrap().as_str(),
+            "Test1@Contoso.com"
+        );
+        // Not a GUID: one digit short.
+        assert_eq!(
+            TenantId::new("D4A060B5-A8FC-450C-837B-750B2C28000")
+                .unwrap()
+                .as_str(),
+            "D4A060B5-A8FC-450C-837B-750B2C28000"
+        );
+    }
+
+    #[test]
+    fn an_id_is_non_empty_without_control_characters() {
+        assert_eq!(UserId::new(""), Err(IdError::Empty));
+        assert_eq!(TenantId::new("ab\u{0}"), Err(IdError::ControlCharacter(2)));
+        assert_eq!(UserId::new("\u{85}x"), Err(IdError::ControlCharacter(0)));
+        assert!(serde_json::from_str::<UserId>(r#""a\nb""#).is_err());
+        assert_eq!(
+            serde_json::from_str::<UserId>(r#""D4A060B5-A8FC-450C-837B-750B2C280000""#).unwrap(),
+            UserId::new("d4a060b5-a8fc-450c-837b-750b2c280000").unwrap()
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   `@odata.type` first ([`ODataType`](macro@ODataType)).
 //! - [`CreateOrGetRequest`]: the request body and its validation.
 //! - [`Caller`]: who calls, and the permission table.
-//! - [`MeetingService`]: the createOrGet rules, in two [`Profile`]s (`beta`, `v1.0`).
+//! - [`MeetingService`]: the createOrGet rules, in two [`Profile`]s (`beta`, `v1.0`);
+//!   [`MeetingService::authorize`] decides who may do what.
 //! - [`MeetingStore`]: the storage contract; backends live in their own crates
 //!   and pass the conformance suite (feature `conformance`).
 //!
@@ -34,23 +35,23 @@ pub mod testing;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use caller::{
-    Access, Caller, Forbidden, Operation, PERSONAL_ACCOUNT_TENANT, SCOPE_READ, SCOPE_READ_WRITE,
-};
+pub use caller::{scopes, Access, Caller, Forbidden, Operation, PERSONAL_ACCOUNT_TENANT};
 pub use datetime::{DateTimeError, DateTimeOffset};
 pub use error::{Error, ErrorCode};
 pub use generate::{Clock, IdSource, RandomIds, SystemClock};
-pub use ids::{
-    ExternalId, ExternalIdError, MeetingId, MeetingKey, TenantId, UserId, EXTERNAL_ID_MAX_CHARS,
-};
+pub use ids::{ExternalId, ExternalIdError, IdError, MeetingId, MeetingKey, TenantId, UserId};
 pub use meeting_derive::ODataType;
 pub use model::OnlineMeeting;
-pub use odata::ODataTag;
-pub use request::{
-    CreateOrGetRequest, InvalidRequest, RequestParticipants, ATTENDEES_MAX, JSON_MAX_DEPTH,
-    JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
-};
+pub use odata::{ODataTag, ODataType};
+pub use request::{CreateOrGetRequest, InvalidRequest, RequestParticipants};
 pub use service::{
-    DialIn, MeetingService, Profile, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
+    Authorized, DialIn, MeetingService, Profile, Settings, Target, DEFAULT_DIALIN_BASE_URL,
+    DEFAULT_JOIN_BASE_URL,
 };
 pub use store::{BoxError, MeetingStore, NewMeeting, Outcome, StoreError};
+
+/// The bounds of a request (spec section 2), and of what parsing one may build.
+pub mod limits {
+    pub use crate::ids::EXTERNAL_ID_MAX_CHARS;
+    pub use crate::request::{ATTENDEES_MAX, JSON_MAX_DEPTH, JSON_MAX_VALUES, SUBJECT_MAX_CHARS};
+}

@@ -217,15 +217,15 @@ impl OnlineMeeting {
     /// `serde_json` serialization).
     ///
     /// Every store reads through this, so that whatever the service accepted
-    /// reads back: nesting up to [`JSON_MAX_DEPTH`](crate::JSON_MAX_DEPTH)
+    /// reads back: nesting up to [`JSON_MAX_DEPTH`](crate::limits::JSON_MAX_DEPTH)
     /// levels (serde_json alone stops one level short). Deeper text, which the
     /// service never writes, is refused with an error rather than risking the
     /// stack.
     pub fn from_stored_json(json: &str) -> Result<OnlineMeeting, serde_json::Error> {
-        if let Some(at) = crate::scan::too_deep(json.as_bytes(), crate::JSON_MAX_DEPTH) {
+        if let Some(at) = crate::scan::too_deep(json.as_bytes(), crate::limits::JSON_MAX_DEPTH) {
             return Err(serde::de::Error::custom(format_args!(
                 "JSON nesting deeper than {} levels at byte {at}",
-                crate::JSON_MAX_DEPTH
+                crate::limits::JSON_MAX_DEPTH
             )));
         }
         let mut deserializer = serde_json::Deserializer::from_str(json);
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_meeting_nested_to_the_request_limit_reads_back() {
-        let meeting = meeting_with_extra(crate::JSON_MAX_DEPTH - 6);
+        let meeting = meeting_with_extra(crate::limits::JSON_MAX_DEPTH - 6);
         let stored = serde_json::to_string(&meeting).unwrap();
         assert!(crate::scan::too_deep(stored.as_bytes(), 127).is_some());
         assert_eq!(crate::scan::too_deep(stored.as_bytes(), 128), None);
@@ -322,7 +322,7 @@ mod tests {
     fn stored_text_nested_past_the_limit_is_an_error_not_a_stack_overflow() {
         // Built as text: serde_json would recurse as deep to write (or drop) such a value.
         let shallow = serde_json::to_string(&meeting_with_extra(0)).unwrap();
-        for levels in [crate::JSON_MAX_DEPTH - 5, 1_000_000] {
+        for levels in [crate::limits::JSON_MAX_DEPTH - 5, 1_000_000] {
             let extra = format!("{}0{}", "[".repeat(levels), "]".repeat(levels));
             let stored = shallow.replace(r#""x":0"#, &format!(r#""x":{extra}"#));
             let error = OnlineMeeting::from_stored_json(&stored).unwrap_err();

@@ -20,7 +20,7 @@ pub const JSON_MAX_DEPTH: usize = 128;
 /// 1,000 attendees, each with an identity, UPN and role, take about 20,000.
 pub const JSON_MAX_VALUES: usize = 65_536;
 
-/// The body of `POST …/onlineMeetings/createOrGet`.
+/// The body of `POST …/onlineMeetings/createOrGet`, with its key.
 ///
 /// Parse one from JSON with [`CreateOrGetRequest::from_json`], which names the
 /// offending member in every error, or build one in code:
@@ -35,28 +35,60 @@ pub const JSON_MAX_VALUES: usize = 65_536;
 /// assert!(request.validate().is_ok());
 /// ```
 ///
-/// Unknown members are ignored, as Graph does.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a JSON object")]
+/// Unknown members are ignored, as Graph does. Deserializing it with serde
+/// directly checks the key but not [`validate`](Self::validate)'s bounds.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "RawRequest")]
 pub struct CreateOrGetRequest {
-    /// Required: the caller's key.
-    #[serde(default)]
-    pub external_id: Option<ExternalId>,
+    /// The caller's key.
+    pub external_id: ExternalId,
     /// At most 1,024 characters.
-    #[serde(default)]
     pub subject: Option<String>,
     /// The start; defaults depend on the [`Profile`](crate::Profile).
-    #[serde(default)]
     pub start_date_time: Option<DateTimeOffset>,
     /// The end; defaults depend on the [`Profile`](crate::Profile).
-    #[serde(default)]
     pub end_date_time: Option<DateTimeOffset>,
     /// The organizer must be the caller when present; at most 1,000 attendees.
-    #[serde(default)]
     pub participants: Option<RequestParticipants>,
     /// Checked for shape, then ignored: every meeting gets a new chat thread.
-    #[serde(default)]
     pub chat_info: Option<ChatInfo>,
+}
+
+/// The body as it reads, before its key is known to be there.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
+struct RawRequest {
+    #[serde(default)]
+    external_id: Option<ExternalId>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    start_date_time: Option<DateTimeOffset>,
+    #[serde(default)]
+    end_date_time: Option<DateTimeOffset>,
+    #[serde(default)]
+    participants: Option<RequestParticipants>,
+    #[serde(default)]
+    chat_info: Option<ChatInfo>,
+}
+
+impl TryFrom<RawRequest> for CreateOrGetRequest {
+    type Error = InvalidRequest;
+
+    fn try_from(raw: RawRequest) -> Result<Self, InvalidRequest> {
+        let external_id = raw.external_id.ok_or_else(|| InvalidRequest {
+            member: Some("externalId".into()),
+            message: "externalId is required".into(),
+        })?;
+        Ok(CreateOrGetRequest {
+            external_id,
+            subject: raw.subject,
+            start_date_time: raw.start_date_time,
+            end_date_time: raw.end_date_time,
+            participants: raw.participants,
+            chat_info: raw.chat_info,
+        })
+    }
 }
 
 /// The request's `meetingParticipants`. Unlike the stored model it tells an
@@ -202,8 +234,12 @@ impl CreateOrGetRequest {
     /// A request with only its key set.
     pub fn new(external_id: ExternalId) -> Self {
         CreateOrGetRequest {
-            external_id: Some(external_id),
-            ..CreateOrGetRequest::default()
+            external_id,
+            subject: None,
+            start_date_time: None,
+            end_date_time: None,
+            participants: None,
+            chat_info: None,
         }
     }
 
@@ -220,21 +256,18 @@ impl CreateOrGetRequest {
         check_raw(body)?;
         // The fast pass keeps no path; only a body that fails is parsed again
         // with the path tracked, to name the member at fault.
-        let request = parse(body, |deserializer| {
-            CreateOrGetRequest::deserialize(deserializer)
-                .map_err(|error| InvalidRequest::syntax(&error))
+        let raw = parse(body, |deserializer| {
+            RawRequest::deserialize(deserializer).map_err(|error| InvalidRequest::syntax(&error))
         })
         .map_err(|_| explain(body))?;
+        let request = CreateOrGetRequest::try_from(raw)?;
         request.validate()?;
         Ok(request)
     }
 
-    /// Checks the bounds of spec section 2 that the types alone do not hold.
-    pub fn validate(&self) -> Result<&ExternalId, InvalidRequest> {
-        let external_id = self.external_id.as_ref().ok_or_else(|| InvalidRequest {
-            member: Some("externalId".into()),
-            message: "externalId is required".into(),
-        })?;
+    /// Checks the bounds of spec section 2 that the types alone do not hold
+    /// (for a request built in code; [`from_json`](Self::from_json) checks them).
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
         if let Some(subject) = &self.subject {
             let chars = subject.chars().count();
             if chars > SUBJECT_MAX_CHARS {
@@ -257,7 +290,7 @@ impl CreateOrGetRequest {
                 ));
             }
         }
-        Ok(external_id)
+        Ok(())
     }
 }
 
@@ -281,7 +314,7 @@ fn parse<T>(
 /// Why `body` does not parse, naming the member at fault when there is one.
 fn explain(body: &[u8]) -> InvalidRequest {
     let tracked = parse(body, |deserializer| {
-        serde_path_to_error::deserialize::<_, CreateOrGetRequest>(deserializer).map_err(|error| {
+        serde_path_to_error::deserialize::<_, RawRequest>(deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
             match inner.classify() {

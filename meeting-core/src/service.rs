@@ -1,9 +1,9 @@
 //! The createOrGet service: the rules of spec sections 1 and 3 over a store.
 
-use crate::caller::{Caller, Operation};
+use crate::caller::{Caller, Forbidden, Operation};
 use crate::error::Error;
 use crate::generate::{self, Clock, IdSource, RandomIds, SystemClock};
-use crate::ids::{MeetingId, MeetingKey};
+use crate::ids::{MeetingId, MeetingKey, TenantId, UserId};
 use crate::model::{
     AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingParticipantInfo,
     MeetingParticipants, OnlineMeeting,
@@ -178,91 +178,70 @@ impl MeetingService {
         &self.settings
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn MeetingStore> {
-        &self.store
+    /// Decides whether `caller` may do `operation` on `target`'s meetings: the
+    /// permission table (spec 1.2), then whether a `/users/{userId}` path
+    /// names the caller. The one place where access is decided; every
+    /// operation runs through what it returns, so an HTTP front can refuse a
+    /// caller (`403`) before it reads the body.
+    pub fn authorize<'a>(
+        &'a self,
+        caller: &'a Caller,
+        target: Target<'_>,
+        operation: Operation,
+    ) -> Result<Authorized<'a>, Error> {
+        caller.permission(operation)?;
+        if let Target::User(user) = target {
+            if !caller.is_named_by(user) {
+                return Err(Forbidden::OtherUser.into());
+            }
+        }
+        Ok(Authorized {
+            service: self,
+            caller,
+            operation,
+        })
     }
 
-    /// Creates the caller's meeting with the request's `externalId`, or returns
-    /// the one that already exists, exactly once per key whatever the concurrency.
-    ///
-    /// Checks, in order: the permission table (403), the request (400), then
-    /// the store. An existing meeting is returned as stored; other request
-    /// members are ignored unless [`Settings::strict`] is on.
+    /// [`Authorized::create_or_get`] for `caller` on `target`'s meetings.
     pub async fn create_or_get(
         &self,
         caller: &Caller,
+        target: Target<'_>,
         profile: Profile,
         request: &CreateOrGetRequest,
     ) -> Result<Outcome, Error> {
-        caller.authorize(Operation::CreateOrGet)?;
-        let external_id = request.validate()?.clone();
-        let organizer_upn = check_organizer(caller, request)?;
-        let schedule = profile.schedule(request.start_date_time, request.end_date_time)?;
-
-        let key = MeetingKey {
-            tenant: caller.tenant.clone(),
-            user: caller.user.clone(),
-            external_id,
-        };
-        let draft = Draft {
-            caller,
-            request,
-            organizer_upn,
-            schedule,
-        };
-        let outcome = self
-            .store
-            .create_or_get(&key, &|| self.build(&key, &draft))
-            .await?;
-        if self.settings.strict {
-            if let Outcome::Existing(stored) = &outcome {
-                let members = mismatches(request, stored);
-                if !members.is_empty() {
-                    return Err(Error::ParameterMismatch { members });
-                }
-            }
-        }
-        Ok(outcome)
+        self.authorize(caller, target, Operation::CreateOrGet)?
+            .create_or_get(profile, request)
+            .await
     }
 
-    /// The caller's meeting with this `id`; another organizer's meeting is
-    /// [`Error::NotFound`] too, so that ids leak nothing.
-    pub async fn get(&self, caller: &Caller, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
-        caller.authorize(Operation::Get)?;
-        self.owned_meeting(caller, id).await
+    /// [`Authorized::get`] for `caller` on `target`'s meetings.
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        target: Target<'_>,
+        id: &MeetingId,
+    ) -> Result<Arc<OnlineMeeting>, Error> {
+        self.authorize(caller, target, Operation::Get)?
+            .get(id)
+            .await
     }
 
-    /// Deletes the caller's meeting with this `id`; its key becomes free.
-    pub async fn delete(&self, caller: &Caller, id: &MeetingId) -> Result<(), Error> {
-        caller.authorize(Operation::Delete)?;
-        self.owned_meeting(caller, id).await?;
-        match self.store.delete(id).await? {
-            true => Ok(()),
-            false => Err(Error::NotFound),
-        }
+    /// [`Authorized::delete`] for `caller` on `target`'s meetings.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        target: Target<'_>,
+        id: &MeetingId,
+    ) -> Result<(), Error> {
+        self.authorize(caller, target, Operation::Delete)?
+            .delete(id)
+            .await
     }
 
     /// Succeeds when the store answers.
     pub async fn health(&self) -> Result<(), Error> {
         Ok(self.store.ping().await?)
-    }
-
-    async fn owned_meeting(
-        &self,
-        caller: &Caller,
-        id: &MeetingId,
-    ) -> Result<Arc<OnlineMeeting>, Error> {
-        let meeting = self.store.get(id).await?.ok_or(Error::NotFound)?;
-        let owned = meeting.organizer_identity().is_some_and(|organizer| {
-            organizer.id.as_deref() == Some(caller.user.as_str())
-                && organizer.tenant_id.as_deref() == Some(caller.tenant.as_str())
-        });
-        if owned {
-            Ok(meeting)
-        } else {
-            Err(Error::NotFound)
-        }
     }
 
     /// A new meeting for `key`, with every server-generated member of spec section 3.
@@ -348,6 +327,130 @@ impl MeetingService {
     }
 }
 
+/// Whose meetings a call acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// The caller's own (`/me/…`).
+    Me,
+    /// Those of the user a path names (`/users/{userId}/…`): an object id or a UPN.
+    User(&'a str),
+}
+
+/// A caller cleared by [`MeetingService::authorize`] for one operation; the
+/// only way to reach the store. An operation other than the one cleared is
+/// [`Forbidden::NotAuthorized`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "an authorization does nothing until its operation runs"]
+pub struct Authorized<'a> {
+    service: &'a MeetingService,
+    caller: &'a Caller,
+    operation: Operation,
+}
+
+impl Authorized<'_> {
+    /// The operation this authorization is for.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    fn require(&self, operation: Operation) -> Result<(), Error> {
+        if self.operation == operation {
+            Ok(())
+        } else {
+            Err(Forbidden::NotAuthorized {
+                authorized: self.operation,
+                requested: operation,
+            }
+            .into())
+        }
+    }
+
+    /// Creates the caller's meeting with the request's `externalId`, or returns
+    /// the one that already exists, exactly once per key whatever the concurrency.
+    ///
+    /// Checks the request (400), then asks the store. An existing meeting is
+    /// returned as stored; other request members are ignored unless
+    /// [`Settings::strict`] is on.
+    pub async fn create_or_get(
+        &self,
+        profile: Profile,
+        request: &CreateOrGetRequest,
+    ) -> Result<Outcome, Error> {
+        self.require(Operation::CreateOrGet)?;
+        let (service, caller) = (self.service, self.caller);
+        request.validate()?;
+        let organizer_upn = check_organizer(caller, request)?;
+        let schedule = profile.schedule(request.start_date_time, request.end_date_time)?;
+
+        let key = MeetingKey {
+            tenant: caller.tenant.clone(),
+            user: caller.user.clone(),
+            external_id: request.external_id.clone(),
+        };
+        let draft = Draft {
+            caller,
+            request,
+            organizer_upn,
+            schedule,
+        };
+        let outcome = service
+            .store
+            .create_or_get(&key, &|| service.build(&key, &draft))
+            .await?;
+        if service.settings.strict {
+            if let Outcome::Existing(stored) = &outcome {
+                let members = mismatches(request, stored);
+                if !members.is_empty() {
+                    return Err(Error::ParameterMismatch { members });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The caller's meeting with this `id`; another organizer's meeting is
+    /// [`Error::NotFound`] too, so that ids leak nothing.
+    pub async fn get(&self, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
+        self.require(Operation::Get)?;
+        self.owned_meeting(id).await
+    }
+
+    /// Deletes the caller's meeting with this `id`; its key becomes free.
+    pub async fn delete(&self, id: &MeetingId) -> Result<(), Error> {
+        self.require(Operation::Delete)?;
+        self.owned_meeting(id).await?;
+        match self.service.store.delete(id).await? {
+            true => Ok(()),
+            false => Err(Error::NotFound),
+        }
+    }
+
+    async fn owned_meeting(&self, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
+        let caller = self.caller;
+        let meeting = self.service.store.get(id).await?.ok_or(Error::NotFound)?;
+        // Compared as ids: a meeting stored before GUIDs were held in one form still matches.
+        let owned = meeting.organizer_identity().is_some_and(|organizer| {
+            organizer
+                .id
+                .as_deref()
+                .and_then(|id| UserId::new(id).ok())
+                .as_ref()
+                == Some(&caller.user)
+                && organizer
+                    .tenant_id
+                    .as_deref()
+                    .and_then(|id| TenantId::new(id).ok())
+                    .as_ref()
+                    == Some(&caller.tenant)
+        });
+        if owned {
+            Ok(meeting)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+}
+
 /// What a new meeting takes from the call.
 struct Draft<'a> {
     caller: &'a Caller,
@@ -375,7 +478,7 @@ fn check_organizer<'r>(
         .and_then(|identity| identity.user.as_ref())
         .and_then(|user| user.id.as_deref());
     if let Some(id) = named {
-        if !id.eq_ignore_ascii_case(caller.user.as_str()) {
+        if UserId::new(id).ok().as_ref() != Some(&caller.user) {
             return Err(InvalidRequest::member(
                 "participants.organizer.identity.user.id",
                 format_args!(

@@ -23,7 +23,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// The meeting, created or existing.
-    pub fn meeting(&self) -> &Arc<OnlineMeeting> {
+    pub fn meeting(&self) -> &OnlineMeeting {
+        self.shared()
+    }
+
+    /// The meeting as the store shares it.
+    pub fn shared(&self) -> &Arc<OnlineMeeting> {
         match self {
             Outcome::Created(meeting) | Outcome::Existing(meeting) => meeting,
         }
@@ -77,20 +82,22 @@ pub trait MeetingStore: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// A store failure, by what it means to the caller. Each keeps its source.
+/// A store failure, by what it means to the caller. Each keeps its source;
+/// `Display` says only what this layer knows, and loggers walk
+/// [`source`](std::error::Error::source) for the rest.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The store cannot be reached now (connection lost, server restarting,
     /// database locked past its timeout). Retrying later may succeed.
-    #[error("the meeting store is unavailable: {source}")]
+    #[error("the meeting store is unavailable")]
     Unavailable {
         /// The cause.
         #[source]
         source: BoxError,
     },
     /// A stored meeting cannot be read back.
-    #[error("stored meeting {what} is corrupt: {source}")]
+    #[error("stored meeting {what} is corrupt")]
     Corrupt {
         /// Which meeting: its id, never its key nor stored values (personal
         /// data that would reach the logs).
@@ -101,7 +108,7 @@ pub enum StoreError {
     },
     /// The write contradicts what is stored, for example an `id` already used
     /// under another key.
-    #[error("the meeting store refused a conflicting write: {source}")]
+    #[error("the meeting store refused a conflicting write")]
     Conflict {
         /// The cause.
         #[source]
@@ -109,14 +116,14 @@ pub enum StoreError {
     },
     /// The store's files or schema are not ones this build can use (not a
     /// database, a newer schema version, an unwritable location). Nothing was modified.
-    #[error("the meeting store cannot be used: {source}")]
+    #[error("the meeting store cannot be used")]
     Incompatible {
         /// The cause.
         #[source]
         source: BoxError,
     },
     /// Any other failure: a bug in the store or its driver.
-    #[error("the meeting store failed: {source}")]
+    #[error("the meeting store failed")]
     Internal {
         /// The cause.
         #[source]

@@ -1,7 +1,6 @@
 //! What `#[derive(ODataType)]` does, asserted on the serialized text (a
 //! `serde_json::Value` would sort the keys and hide the order).
 
-use meeting_core::odata::ODataType;
 use meeting_core::{ODataTag, ODataType};
 use serde::{Deserialize, Serialize};
 

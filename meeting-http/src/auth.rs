@@ -18,7 +18,7 @@ pub use fetch::{JWKS_FETCH_TIMEOUT, JWKS_MAX_BYTES};
 
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use keys::{KeySet, KeySource, ReloadPolicy, RsaKeys};
-use meeting_core::{Caller, SCOPE_READ_WRITE};
+use meeting_core::{scopes, Caller, TenantId, UserId};
 use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -441,20 +441,17 @@ fn describe(kind: &ErrorKind) -> String {
 
 /// The caller a verified token describes.
 fn caller_of(claims: Claims) -> Result<Caller, TokenError> {
-    let required = |value: Option<String>, claim: &str| {
-        let value = value
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| TokenError::new(format!("the access token has no {claim} claim")))?;
-        // Ids become store keys; no store can be asked to hold a control character.
-        if value.chars().any(char::is_control) {
-            return Err(TokenError::new(format!(
-                "the access token's {claim} claim contains a control character"
-            )));
-        }
-        Ok(value)
-    };
-    let tenant = required(claims.tid, "tid")?;
-    let user = required(claims.oid, "oid")?;
+    // Ids become store keys: `TenantId` and `UserId` refuse what no store may hold.
+    let tenant = claims
+        .tid
+        .ok_or_else(|| TokenError::new("the access token has no tid claim"))?;
+    let tenant = TenantId::new(tenant)
+        .map_err(|error| TokenError::new(format!("the access token's tid claim: {error}")))?;
+    let user = claims
+        .oid
+        .ok_or_else(|| TokenError::new("the access token has no oid claim"))?;
+    let user = UserId::new(user)
+        .map_err(|error| TokenError::new(format!("the access token's oid claim: {error}")))?;
     let scopes: Vec<String> = claims
         .scp
         .as_deref()
@@ -513,7 +510,7 @@ impl TokenSpec {
             user: user.into(),
             name: None,
             upn: None,
-            scopes: vec![SCOPE_READ_WRITE.to_owned()],
+            scopes: vec![scopes::READ_WRITE.to_owned()],
             app: false,
             audience: GRAPH_AUDIENCES[0].to_owned(),
             lifetime: Duration::from_secs(24 * 3600),
@@ -588,7 +585,7 @@ mod tests {
             "tid": "t",
             "oid": "u",
             "iss": issuer_v2("t"),
-            "scp": SCOPE_READ_WRITE,
+            "scp": scopes::READ_WRITE,
         });
         for (name, value) in claims.as_object().unwrap() {
             match value {
@@ -610,7 +607,7 @@ mod tests {
     #[tokio::test]
     async fn delegated_scopes_are_space_separated() {
         let mut spec = TokenSpec::delegated("t", "u");
-        spec.scopes = vec!["User.Read".into(), SCOPE_READ_WRITE.into()];
+        spec.scopes = vec!["User.Read".into(), scopes::READ_WRITE.into()];
         spec.upn = Some("u@contoso.com".into());
         let caller = verifier()
             .verify(&mint_hs256(SECRET, &spec).unwrap())
@@ -619,7 +616,7 @@ mod tests {
         assert_eq!(
             caller.access,
             meeting_core::Access::Delegated {
-                scopes: vec!["User.Read".into(), SCOPE_READ_WRITE.into()]
+                scopes: vec!["User.Read".into(), scopes::READ_WRITE.into()]
             }
         );
         assert_eq!(caller.upn.as_deref(), Some("u@contoso.com"));
@@ -639,7 +636,11 @@ mod tests {
     #[tokio::test]
     async fn a_remembered_token_past_its_exp_is_verified_again() {
         let verifier = verifier();
-        let caller = Caller::delegated("t", "u", [SCOPE_READ_WRITE]);
+        let caller = Caller::delegated(
+            "t".parse().unwrap(),
+            "u".parse().unwrap(),
+            [scopes::READ_WRITE],
+        );
         verifier.verified.insert(
             "forged.token.text".into(),
             (caller.clone(), unix_now() - 120, 0),

@@ -2,99 +2,28 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use meeting_core::{Error, ErrorCode, StoreError};
+pub(crate) use meeting_core::ErrorCode;
+use meeting_core::{Error, StoreError};
 
 /// Seconds a client should wait before retrying a `503`.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
 
-/// Graph's error codes as this front answers them (spec section 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GraphCode {
-    /// `400 BadRequest`: malformed JSON, validation failures.
-    BadRequest,
-    /// `401 InvalidAuthenticationToken`: missing, malformed, expired or wrongly signed token.
-    InvalidAuthenticationToken,
-    /// `403 Forbidden`: the permission table.
-    Forbidden,
-    /// `404 NotFound`: unknown route or meeting.
-    NotFound,
-    /// `405 MethodNotAllowed`: wrong method on a known path.
-    MethodNotAllowed,
-    /// `409 ParameterMismatch`: strict mode.
-    ParameterMismatch,
-    /// `413 RequestEntityTooLarge`: body over the limit.
-    RequestEntityTooLarge,
-    /// `415 UnsupportedMediaType`: body not `application/json`.
-    UnsupportedMediaType,
-    /// `500 InternalServerError`: a bug; details go to the log only.
-    InternalServerError,
-    /// `503 ServiceUnavailable`: store unreachable or request timed out.
-    ServiceUnavailable,
-}
-
-impl GraphCode {
-    /// The code as Graph writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GraphCode::BadRequest => "BadRequest",
-            GraphCode::InvalidAuthenticationToken => "InvalidAuthenticationToken",
-            GraphCode::Forbidden => "Forbidden",
-            GraphCode::NotFound => "NotFound",
-            GraphCode::MethodNotAllowed => "MethodNotAllowed",
-            GraphCode::ParameterMismatch => "ParameterMismatch",
-            GraphCode::RequestEntityTooLarge => "RequestEntityTooLarge",
-            GraphCode::UnsupportedMediaType => "UnsupportedMediaType",
-            GraphCode::InternalServerError => "InternalServerError",
-            GraphCode::ServiceUnavailable => "ServiceUnavailable",
+/// The code for a status the framework answered by itself (an extractor's
+/// rejection, a shed request).
+pub(crate) fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::InvalidAuthenticationToken,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::CONFLICT => ErrorCode::ParameterMismatch,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::RequestEntityTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            ErrorCode::ServiceUnavailable
         }
-    }
-
-    /// The HTTP status of this code: the only place codes meet statuses.
-    pub fn status(self) -> StatusCode {
-        match self {
-            GraphCode::BadRequest => StatusCode::BAD_REQUEST,
-            GraphCode::InvalidAuthenticationToken => StatusCode::UNAUTHORIZED,
-            GraphCode::Forbidden => StatusCode::FORBIDDEN,
-            GraphCode::NotFound => StatusCode::NOT_FOUND,
-            GraphCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            GraphCode::ParameterMismatch => StatusCode::CONFLICT,
-            GraphCode::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            GraphCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            GraphCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            GraphCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// The code for a status the framework answered by itself.
-    pub(crate) fn for_status(status: StatusCode) -> GraphCode {
-        match status {
-            StatusCode::UNAUTHORIZED => GraphCode::InvalidAuthenticationToken,
-            StatusCode::FORBIDDEN => GraphCode::Forbidden,
-            StatusCode::NOT_FOUND => GraphCode::NotFound,
-            StatusCode::METHOD_NOT_ALLOWED => GraphCode::MethodNotAllowed,
-            StatusCode::CONFLICT => GraphCode::ParameterMismatch,
-            StatusCode::PAYLOAD_TOO_LARGE => GraphCode::RequestEntityTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => GraphCode::UnsupportedMediaType,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-                GraphCode::ServiceUnavailable
-            }
-            s if s.is_client_error() => GraphCode::BadRequest,
-            _ => GraphCode::InternalServerError,
-        }
-    }
-}
-
-impl From<ErrorCode> for GraphCode {
-    fn from(code: ErrorCode) -> Self {
-        match code {
-            ErrorCode::BadRequest => GraphCode::BadRequest,
-            ErrorCode::Forbidden => GraphCode::Forbidden,
-            ErrorCode::NotFound => GraphCode::NotFound,
-            ErrorCode::ParameterMismatch => GraphCode::ParameterMismatch,
-            ErrorCode::ServiceUnavailable => GraphCode::ServiceUnavailable,
-            _ => GraphCode::InternalServerError,
-        }
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::InternalServerError,
     }
 }
 
@@ -106,7 +35,7 @@ impl From<ErrorCode> for GraphCode {
 #[derive(Clone, Debug)]
 pub struct ApiError {
     /// Graph's code; decides the status.
-    pub code: GraphCode,
+    pub code: ErrorCode,
     /// What the client reads; never empty.
     pub message: String,
     /// What only the log reads (causes of a `500` or `503`).
@@ -115,7 +44,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with `code` and a client-facing `message`.
-    pub fn new(code: GraphCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         let message = message.into();
         let message = if message.trim().is_empty() {
             default_message(code).to_owned()
@@ -134,57 +63,58 @@ impl ApiError {
         ApiError {
             detail: Some(detail.to_string()),
             ..ApiError::new(
-                GraphCode::InternalServerError,
-                default_message(GraphCode::InternalServerError),
+                ErrorCode::InternalServerError,
+                default_message(ErrorCode::InternalServerError),
             )
         }
     }
 
     /// A `401 InvalidAuthenticationToken`.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        ApiError::new(GraphCode::InvalidAuthenticationToken, message)
+        ApiError::new(ErrorCode::InvalidAuthenticationToken, message)
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.code.status()
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 /// The message of a code when nothing more specific is known.
-pub(crate) fn default_message(code: GraphCode) -> &'static str {
+pub(crate) fn default_message(code: ErrorCode) -> &'static str {
     match code {
-        GraphCode::BadRequest => "the request is invalid",
-        GraphCode::InvalidAuthenticationToken => {
+        ErrorCode::BadRequest => "the request is invalid",
+        ErrorCode::InvalidAuthenticationToken => {
             "the access token is missing or invalid; send Authorization: Bearer <token>"
         }
-        GraphCode::Forbidden => "the caller may not do this",
-        GraphCode::NotFound => "no resource exists at this address",
-        GraphCode::MethodNotAllowed => "this method is not allowed on this resource",
-        GraphCode::ParameterMismatch => "the request conflicts with the existing meeting",
-        GraphCode::RequestEntityTooLarge => "the request body is larger than 4 MiB",
-        GraphCode::UnsupportedMediaType => {
+        ErrorCode::Forbidden => "the caller may not do this",
+        ErrorCode::NotFound => "no resource exists at this address",
+        ErrorCode::MethodNotAllowed => "this method is not allowed on this resource",
+        ErrorCode::ParameterMismatch => "the request conflicts with the existing meeting",
+        ErrorCode::RequestEntityTooLarge => "the request body is larger than 4 MiB",
+        ErrorCode::UnsupportedMediaType => {
             "the request body must be JSON; send Content-Type: application/json"
         }
-        GraphCode::InternalServerError => {
+        ErrorCode::InternalServerError => {
             "an internal error occurred; retry, and report the request-id if it persists"
         }
-        GraphCode::ServiceUnavailable => "the service is unavailable; retry after a while",
+        ErrorCode::ServiceUnavailable => "the service is unavailable; retry after a while",
+        _ => "the request failed",
     }
 }
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        let code = GraphCode::from(error.code());
+        let code = error.code();
         match (code, &error) {
-            (GraphCode::ServiceUnavailable, _) => ApiError {
+            (ErrorCode::ServiceUnavailable, _) => ApiError {
                 detail: Some(error_chain(&error)),
                 ..ApiError::new(
                     code,
                     "the meeting store is unavailable; retry after the time in Retry-After",
                 )
             },
-            (GraphCode::InternalServerError, _) => ApiError::internal(error_chain(&error)),
+            (ErrorCode::InternalServerError, _) => ApiError::internal(error_chain(&error)),
             _ => ApiError::new(code, error.to_string()),
         }
     }
@@ -221,17 +151,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_core_code_maps_to_the_status_of_spec_section_5() {
+    fn every_code_maps_to_the_status_of_spec_section_5_and_back() {
         let cases = [
             (ErrorCode::BadRequest, 400),
+            (ErrorCode::InvalidAuthenticationToken, 401),
             (ErrorCode::Forbidden, 403),
             (ErrorCode::NotFound, 404),
+            (ErrorCode::MethodNotAllowed, 405),
             (ErrorCode::ParameterMismatch, 409),
-            (ErrorCode::ServiceUnavailable, 503),
+            (ErrorCode::RequestEntityTooLarge, 413),
+            (ErrorCode::UnsupportedMediaType, 415),
             (ErrorCode::InternalServerError, 500),
+            (ErrorCode::ServiceUnavailable, 503),
         ];
         for (code, status) in cases {
-            assert_eq!(GraphCode::from(code).status().as_u16(), status, "{code:?}");
+            let error = ApiError::new(code, "x");
+            assert_eq!(error.status().as_u16(), status, "{code:?}");
+            assert_eq!(code_for_status(error.status()), code, "{code:?}");
         }
     }
 
@@ -245,6 +181,6 @@ mod tests {
 
     #[test]
     fn an_empty_message_is_replaced() {
-        assert!(!ApiError::new(GraphCode::NotFound, " ").message.is_empty());
+        assert!(!ApiError::new(ErrorCode::NotFound, " ").message.is_empty());
     }
 }

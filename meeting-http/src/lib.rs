@@ -30,13 +30,14 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod envelope;
 mod error;
-mod frame;
 mod routes;
 mod server;
 
-pub use error::{ApiError, GraphCode, RETRY_AFTER_SECONDS};
-pub use frame::{CONTENT_TYPE, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT};
+pub use envelope::{CONTENT_TYPE, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT};
+pub use error::{ApiError, RETRY_AFTER_SECONDS};
+pub use meeting_core::ErrorCode;
 pub use routes::BODY_LIMIT;
 pub use server::{
     serve, serve_with, shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT,
@@ -88,31 +89,21 @@ impl HttpConfig {
     }
 }
 
-/// What every handler shares; one `Arc` so that a request clones one counter.
-#[derive(Clone, Debug)]
-pub(crate) struct AppState(Arc<Shared>);
-
+/// What every handler shares, behind one `Arc`.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct AppState {
     pub(crate) service: MeetingService,
     pub(crate) config: HttpConfig,
-    pub(crate) rendered: routes::Rendered,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
+    pub(crate) bodies: routes::RenderedBodies,
 }
 
 /// The createOrGet front over `service`: routes, token checks, Graph's errors,
-/// response headers, the request log, the timeout and the body limit.
+/// response headers, the request log, the limits and the timeout.
 pub fn router(service: MeetingService, config: HttpConfig) -> Router {
-    let state = AppState(Arc::new(Shared {
+    let state = Arc::new(AppState {
         service,
         config,
-        rendered: routes::Rendered::default(),
-    }));
-    frame::wrap(routes::routes(), state)
+        bodies: routes::RenderedBodies::default(),
+    });
+    envelope::wrap(routes::routes(), state)
 }

@@ -1,7 +1,7 @@
 //! The routes of spec section 6 and their handlers.
 
-use crate::error::{ApiError, GraphCode};
-use crate::frame::json_response;
+use crate::envelope::json_response;
+use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path, Request, State};
@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
 use meeting_core::{
-    Caller, CreateOrGetRequest, Forbidden, MeetingId, OnlineMeeting, Operation, Profile,
+    Caller, CreateOrGetRequest, MeetingId, OnlineMeeting, Operation, Profile, Target,
 };
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
@@ -24,7 +24,7 @@ pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// client, still sending, reads the answer instead of a reset connection.
 const DRAIN_LIMIT: usize = 4 * BODY_LIMIT;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     let mut router = Router::new().route("/healthz", get(health));
     for profile in [Profile::Beta, Profile::V1] {
         let v = profile.version();
@@ -32,7 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(
                 &format!("/{v}/me/onlineMeetings/createOrGet"),
                 post(
-                    move |state: State<AppState>, caller: Authenticated, request: Request| {
+                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
                         create_or_get(state, profile, caller, None, request)
                     },
                 ),
@@ -40,7 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(
                 &format!("/{v}/users/{{user}}/onlineMeetings/createOrGet"),
                 post(
-                    move |state: State<AppState>,
+                    move |state: State<Arc<AppState>>,
                           caller: Authenticated,
                           Path(user): Path<String>,
                           request: Request| {
@@ -51,12 +51,14 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(
                 &format!("/{v}/me/onlineMeetings/{{id}}"),
                 get(
-                    move |state: State<AppState>, caller: Authenticated, Path(id): Path<String>| {
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path(id): Path<String>| {
                         get_meeting(state, profile, caller, None, id)
                     },
                 )
                 .delete(
-                    |state: State<AppState>, caller: Authenticated, Path(id): Path<String>| {
+                    |state: State<Arc<AppState>>, caller: Authenticated, Path(id): Path<String>| {
                         delete_meeting(state, caller, None, id)
                     },
                 ),
@@ -64,14 +66,14 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(
                 &format!("/{v}/users/{{user}}/onlineMeetings/{{id}}"),
                 get(
-                    move |state: State<AppState>,
+                    move |state: State<Arc<AppState>>,
                           caller: Authenticated,
                           Path((user, id)): Path<(String, String)>| {
                         get_meeting(state, profile, caller, Some(user), id)
                     },
                 )
                 .delete(
-                    |state: State<AppState>,
+                    |state: State<Arc<AppState>>,
                      caller: Authenticated,
                      Path((user, id)): Path<(String, String)>| {
                         delete_meeting(state, caller, Some(user), id)
@@ -82,13 +84,13 @@ pub(crate) fn routes() -> Router<AppState> {
     router
         .fallback(|| async {
             ApiError::new(
-                GraphCode::NotFound,
+                ErrorCode::NotFound,
                 "no resource exists at this address; createOrGet is POST /{beta|v1.0}/me/onlineMeetings/createOrGet",
             )
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                GraphCode::MethodNotAllowed,
+                ErrorCode::MethodNotAllowed,
                 "this method is not allowed on this resource",
             )
         })
@@ -97,10 +99,13 @@ pub(crate) fn routes() -> Router<AppState> {
 /// The caller named by the request's bearer token.
 pub(crate) struct Authenticated(pub(crate) Caller);
 
-impl FromRequestParts<AppState> for Authenticated {
+impl FromRequestParts<Arc<AppState>> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthenticated(
                 "no access token; send the header Authorization: Bearer <token>",
@@ -126,73 +131,70 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// The permission table, then whether `/users/{user}` names the caller.
-fn authorize(caller: &Caller, operation: Operation, user: Option<&str>) -> Result<(), ApiError> {
-    caller
-        .authorize(operation)
-        .map_err(|forbidden| ApiError::from(meeting_core::Error::from(forbidden)))?;
-    match user {
-        Some(user) if !caller.is(user) => Err(ApiError::from(meeting_core::Error::from(
-            Forbidden::OtherUser,
-        ))),
-        _ => Ok(()),
-    }
+/// Whose meetings a path names.
+fn target(user: Option<&str>) -> Target<'_> {
+    user.map_or(Target::Me, Target::User)
 }
 
 async fn create_or_get(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     profile: Profile,
     Authenticated(caller): Authenticated,
     user: Option<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    authorize(&caller, Operation::CreateOrGet, user.as_deref())?;
+    // Access is decided before the body is read (spec section 6: 403 before 413, 415, 400).
+    let authorized =
+        state
+            .service
+            .authorize(&caller, target(user.as_deref()), Operation::CreateOrGet)?;
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let body = read_body(&headers, body).await?;
     if !is_json(&headers) {
         return Err(ApiError::new(
-            GraphCode::UnsupportedMediaType,
+            ErrorCode::UnsupportedMediaType,
             "the request body must be JSON; send Content-Type: application/json",
         ));
     }
     let request = CreateOrGetRequest::from_json(&body)
-        .map_err(|invalid| ApiError::new(GraphCode::BadRequest, invalid.message()))?;
-    let outcome = state
-        .service
-        .create_or_get(&caller, profile, &request)
-        .await?;
+        .map_err(|invalid| ApiError::new(ErrorCode::BadRequest, invalid.message()))?;
+    let outcome = authorized.create_or_get(profile, &request).await?;
     let status = match profile {
         Profile::V1 if outcome.is_created() => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    meeting_response(&state, profile, status, outcome.meeting(), &caller)
+    meeting_response(&state, profile, status, outcome.shared(), &caller)
 }
 
 async fn get_meeting(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     profile: Profile,
     Authenticated(caller): Authenticated,
     user: Option<String>,
     id: String,
 ) -> Result<Response, ApiError> {
-    authorize(&caller, Operation::Get, user.as_deref())?;
-    let meeting = state.service.get(&caller, &MeetingId::new(id)).await?;
+    let meeting = state
+        .service
+        .get(&caller, target(user.as_deref()), &MeetingId::new(id))
+        .await?;
     meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)
 }
 
 async fn delete_meeting(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Authenticated(caller): Authenticated,
     user: Option<String>,
     id: String,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&caller, Operation::Delete, user.as_deref())?;
-    state.service.delete(&caller, &MeetingId::new(id)).await?;
+    state
+        .service
+        .delete(&caller, target(user.as_deref()), &MeetingId::new(id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn health(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     state.service.health().await?;
     Ok(json_response(
         StatusCode::OK,
@@ -213,7 +215,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
-            GraphCode::RequestEntityTooLarge,
+            ErrorCode::RequestEntityTooLarge,
             format!("the request body is larger than {BODY_LIMIT} bytes (4 MiB)"),
         )
     };
@@ -228,7 +230,7 @@ async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiErro
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| {
-            ApiError::new(GraphCode::BadRequest, "the request body could not be read")
+            ApiError::new(ErrorCode::BadRequest, "the request body could not be read")
         })?;
         let Ok(data) = frame.into_data() else {
             continue;
@@ -256,7 +258,7 @@ const RENDERED_BYTES: u64 = 32 * 1024 * 1024;
 /// renders: a hit answers the stored meeting again, and serializing it costs
 /// more than the rest of a hit.
 #[derive(Debug)]
-pub(crate) struct Rendered(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes), ByBytes>);
+pub(crate) struct RenderedBodies(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes), ByBytes>);
 
 /// An entry's estimated heap bytes: the body, and the meeting it renders
 /// (about as many bytes again, plus its inline struct).
@@ -273,23 +275,23 @@ impl Weighter<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)> for ByBytes {
     }
 }
 
-impl Default for Rendered {
+impl Default for RenderedBodies {
     fn default() -> Self {
         // Sized for meetings of a few KB, the common case.
-        Rendered(Cache::with_weighter(4096, RENDERED_BYTES, ByBytes))
+        RenderedBodies(Cache::with_weighter(4096, RENDERED_BYTES, ByBytes))
     }
 }
 
 /// The meeting with `@odata.context` spliced in first, before its `@odata.type`.
 fn meeting_response(
-    state: &AppState,
+    state: &Arc<AppState>,
     profile: Profile,
     status: StatusCode,
     meeting: &Arc<OnlineMeeting>,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let key = (profile, meeting.id.clone());
-    if let Some((rendered, body)) = state.rendered.0.get(&key) {
+    if let Some((rendered, body)) = state.bodies.0.get(&key) {
         // Equal by pointer (stores that keep what they return) or by value
         // (stores that read anew).
         if Arc::ptr_eq(&rendered, meeting) || *rendered == **meeting {
@@ -306,16 +308,13 @@ fn meeting_response(
         organizer.unwrap_or(caller.user.as_str()),
     )?;
     if organizer.is_some() {
-        state
-            .rendered
-            .0
-            .insert(key, (meeting.clone(), body.clone()));
+        state.bodies.0.insert(key, (meeting.clone(), body.clone()));
     }
     Ok(json_response(status, body))
 }
 
 fn render_meeting(
-    state: &AppState,
+    state: &Arc<AppState>,
     profile: Profile,
     meeting: &OnlineMeeting,
     organizer: &str,

@@ -1,4 +1,7 @@
 //! The store's own failures, and their one mapping into [`StoreError`].
+//!
+//! Each message describes this layer only; the cause is the `#[source]`, which
+//! loggers walk (printing it here too would show it twice).
 
 use meeting_core::StoreError;
 use tokio_postgres::error::SqlState;
@@ -6,7 +9,7 @@ use tokio_postgres::error::SqlState;
 /// What went wrong inside the PostgreSQL store.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
-    #[error("the PostgreSQL connection string is not valid ({}): write it as postgres://user@host:port/database?parameter=value", describe(.0))]
+    #[error("the PostgreSQL connection string is not valid: write it as postgres://user@host:port/database?parameter=value")]
     BadUrl(#[source] tokio_postgres::Error),
     #[error("the connection parameter {name}={value:?} is not valid: {expected}")]
     BadParameter {
@@ -52,7 +55,7 @@ pub(crate) enum Error {
     PoolClosed,
     #[error("the PostgreSQL connection pool cannot be built")]
     PoolBuild(#[source] deadpool_postgres::BuildError),
-    #[error("PostgreSQL: {}", describe(.0))]
+    #[error("{}", describe(.0))]
     Postgres(#[source] tokio_postgres::Error),
 }
 
@@ -101,7 +104,7 @@ impl std::fmt::Display for Unreadable {
             return write!(
                 f,
                 "JSON nested deeper than the {} levels a meeting may have",
-                meeting_core::JSON_MAX_DEPTH
+                meeting_core::limits::JSON_MAX_DEPTH
             );
         }
         write!(
@@ -128,26 +131,20 @@ impl From<&serde_json::Error> for Unreadable {
     }
 }
 
-/// The server's message, or the driver's with its causes: "db error" or
-/// "error connecting to server" alone hides what to fix.
+/// What failed, at this layer: the driver's "db error" hides the SQLSTATE, and
+/// its "error performing TLS handshake" what to check. The driver's words and
+/// the server's message are the sources.
 fn describe(error: &tokio_postgres::Error) -> String {
-    if let Some(db) = error.as_db_error() {
-        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
-    }
-    let mut text = error.to_string();
-    let tls = text == TLS_HANDSHAKE;
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if tls {
-        text.push_str(
-            " (check the URL's sslmode and sslrootcert against the server's certificate)",
+    if let Some(code) = error.code() {
+        return format!(
+            "PostgreSQL refused the statement (SQLSTATE {})",
+            code.code()
         );
     }
-    text
+    if error.to_string() == TLS_HANDSHAKE {
+        return "the TLS handshake with PostgreSQL failed: check the URL's sslmode and sslrootcert against the server's certificate".to_owned();
+    }
+    "a PostgreSQL call failed".to_owned()
 }
 
 /// What a PostgreSQL failure means for the caller.
@@ -352,12 +349,14 @@ mod tests {
     }
 
     #[test]
-    fn a_driver_error_names_its_cause() {
+    fn a_driver_error_is_the_source_not_part_of_the_message() {
         let error = "postgres://h/db?no_such_parameter=1"
             .parse::<tokio_postgres::Config>()
             .unwrap_err();
-        let text = Error::BadUrl(error).to_string();
-        assert!(text.contains("no_such_parameter"), "{text}");
+        let error = Error::BadUrl(error);
+        assert!(!error.to_string().contains("no_such_parameter"), "{error}");
+        let chain = meeting_tests::errors::chain(&error);
+        assert!(chain.contains("no_such_parameter"), "{chain}");
     }
 
     #[test]
@@ -391,7 +390,8 @@ mod tests {
     fn a_newer_schema_maps_to_incompatible_with_advice() {
         let error = StoreError::from(Error::NewerSchema { found: 9, known: 1 });
         assert!(matches!(error, StoreError::Incompatible { .. }));
-        assert!(error
+        let source = std::error::Error::source(&error).expect("the store's error");
+        assert!(source
             .to_string()
             .contains("run a newer meeting-store-postgres"));
     }

@@ -30,7 +30,11 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
         .expect("an instance connects");
         services.push(MeetingService::new(Arc::new(store)));
     }
-    let caller = Caller::delegated("tenant", "organizer", ["OnlineMeetings.ReadWrite"]);
+    let caller = Caller::delegated(
+        "tenant".parse().unwrap(),
+        "organizer".parse().unwrap(),
+        ["OnlineMeetings.ReadWrite"],
+    );
     let barrier = Arc::new(tokio::sync::Barrier::new(KEYS * CALLERS_PER_KEY));
     let mut tasks = Vec::new();
     // Key by key, so that the pools' connections race on one key at a time.
@@ -42,7 +46,7 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
                 let request = CreateOrGetRequest::new(ExternalId::new(format!("key-{k}")).unwrap());
                 barrier.wait().await;
                 let outcome = service
-                    .create_or_get(&caller, Profile::Beta, &request)
+                    .create_or_get(&caller, meeting_core::Target::Me, Profile::Beta, &request)
                     .await
                     .expect("no caller fails for losing the race");
                 (k, outcome.is_created(), outcome.meeting().id.clone())
@@ -66,7 +70,10 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
         );
         // Each instance finds that very meeting.
         for service in &services {
-            let stored = service.get(&caller, first).await.unwrap();
+            let stored = service
+                .get(&caller, meeting_core::Target::Me, first)
+                .await
+                .unwrap();
             assert_eq!(&stored.id, first);
         }
     }

@@ -4,7 +4,8 @@
 use meeting_tests::postgres;
 
 use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::{MeetingStore, OnlineMeeting, JSON_MAX_DEPTH};
+use meeting_core::limits::JSON_MAX_DEPTH;
+use meeting_core::{MeetingStore, OnlineMeeting};
 use meeting_store_postgres::PostgresStore;
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ async fn a_meeting_nested_to_the_accepted_depth_reads_back_from_another_instance
         .await
         .expect("found again");
     assert!(!again.is_created());
-    assert_eq!(**again.meeting(), meeting);
+    assert_eq!(*again.meeting(), meeting);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

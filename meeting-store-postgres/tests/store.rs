@@ -1,5 +1,6 @@
 //! The PostgreSQL store's own rules: configuration, migrations, refusals and error mapping.
 
+use meeting_tests::errors::{assert_each_layer_says_only_its_own, chain};
 use meeting_tests::postgres;
 
 use meeting_core::conformance::{key, sample_meeting};
@@ -93,7 +94,7 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
 
     let error = PostgresStore::connect(&url).await.unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    let message = error.to_string();
+    let message = chain(&error);
     assert!(
         message.contains("99") && message.contains("newer"),
         "{message}"
@@ -127,7 +128,7 @@ async fn a_database_not_in_utf8_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert!(error.to_string().contains("UTF8"), "{error}");
+    assert!(chain(&error).contains("UTF8"), "{}", chain(&error));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +169,8 @@ async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
             matches!(error, StoreError::Incompatible { .. }),
             "{url}: {error}"
         );
-        assert!(error.to_string().contains(hint), "{url}: {error}");
+        assert!(chain(&error).contains(hint), "{url}: {}", chain(&error));
+        assert_each_layer_says_only_its_own(std::error::Error::source(&error).unwrap());
     }
 }
 

@@ -5,6 +5,7 @@
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, Outcome, StoreError};
 use meeting_store_postgres::PostgresStore;
+use meeting_tests::errors::{assert_each_layer_says_only_its_own, chain};
 use meeting_tests::postgres::{self, Cluster, ClusterOptions, Server};
 use std::sync::OnceLock;
 
@@ -119,7 +120,7 @@ async fn verify_full_checks_the_name_and_verify_ca_does_not() {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert!(error.to_string().contains("sslrootcert"), "{error}");
+    assert!(chain(&error).contains("sslrootcert"), "{}", chain(&error));
 
     // The right name passes verify-full.
     let url = url(&format!("sslmode=verify-full&sslrootcert={}", ca())).await;
@@ -138,7 +139,8 @@ async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
     .await;
     let error = PostgresStore::connect(&url).await.unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    let text = error.to_string();
+    assert_each_layer_says_only_its_own(std::error::Error::source(&error).unwrap());
+    let text = chain(&error);
     assert!(text.contains("TLS"), "{text}");
     assert!(text.contains("certificate"), "{text}");
     assert!(text.contains("sslrootcert"), "{text}");
@@ -158,7 +160,11 @@ async fn a_missing_root_file_is_refused_by_name() {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert!(error.to_string().contains("/no/such/ca.pem"), "{error}");
+    assert!(
+        chain(&error).contains("/no/such/ca.pem"),
+        "{}",
+        chain(&error)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,7 +210,7 @@ async fn sslrootcert_system_with_a_weak_sslmode_is_refused_before_connecting() {
                 .await
                 .unwrap_err();
         assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-        let text = error.to_string();
+        let text = chain(&error);
         assert!(
             text.contains(&format!("weak sslmode \"{weak}\"")) && text.contains("verify-full"),
             "{text}"

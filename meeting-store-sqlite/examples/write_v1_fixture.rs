@@ -17,7 +17,12 @@ use std::sync::Arc;
 
 /// A delegated caller of `tenant` as `user`, named.
 fn caller(tenant: &str, user: &str, name: &str) -> Caller {
-    Caller::delegated(tenant, user, ["OnlineMeetings.ReadWrite"]).with_display_name(name)
+    Caller::delegated(
+        tenant.parse().unwrap(),
+        user.parse().unwrap(),
+        ["OnlineMeetings.ReadWrite"],
+    )
+    .with_display_name(name)
 }
 
 /// Each request and who sends it, under which profile.
@@ -95,7 +100,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_ids(Arc::new(SequentialIds::new()));
     for (caller, profile, body) in requests() {
         let request = CreateOrGetRequest::from_json(body.as_bytes())?;
-        let outcome = service.create_or_get(&caller, profile, &request).await?;
+        let outcome = service
+            .create_or_get(&caller, meeting_core::Target::Me, profile, &request)
+            .await?;
         let meeting = outcome.meeting();
         println!(
             "{:?} {:?} {:?} attendees={} start={:?}",
@@ -114,7 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{:?} {:?}",
         outcome.meeting().id.as_str(),
-        serde_json::to_string(&**outcome.meeting())?
+        serde_json::to_string(outcome.meeting())?
     );
     Ok(())
 }

@@ -1,4 +1,7 @@
 //! The store's own failures, and their one mapping into [`StoreError`].
+//!
+//! Each message describes this layer only; the cause is the `#[source]`, which
+//! loggers walk (printing it here too would show it twice).
 
 use meeting_core::StoreError;
 use rusqlite::ErrorCode;
@@ -38,7 +41,7 @@ pub(crate) enum Error {
     },
     #[error("{path} is read-only for this process (file permissions, an immutable attribute or a read-only file system); it was left untouched: make it writable, or choose another path")]
     ReadOnly { path: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("input/output on {path} failed")]
     Io {
         path: PathBuf,
         #[source]
@@ -71,7 +74,7 @@ pub(crate) enum Error {
     #[error("a blocking database task failed")]
     Task(#[source] tokio::task::JoinError),
     /// Shared so that one failed group commit can answer every caller in it.
-    #[error("SQLite: {0}")]
+    #[error("a SQLite call failed")]
     Sqlite(#[source] Arc<rusqlite::Error>),
 }
 

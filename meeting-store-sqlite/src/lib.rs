@@ -358,7 +358,7 @@ mod parsed_meetings {
             .await
             .unwrap();
         assert!(!hit.is_created());
-        assert!(Arc::ptr_eq(hit.meeting(), &created));
+        assert!(Arc::ptr_eq(hit.shared(), &created));
         let by_id = store.get(&created.id).await.unwrap().unwrap();
         assert!(Arc::ptr_eq(&by_id, &created));
     }

@@ -4,7 +4,8 @@
 mod support;
 
 use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::{MeetingStore, OnlineMeeting, JSON_MAX_DEPTH};
+use meeting_core::limits::JSON_MAX_DEPTH;
+use meeting_core::{MeetingStore, OnlineMeeting};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use std::path::Path;
 use std::sync::Arc;
@@ -77,7 +78,7 @@ async fn a_meeting_nested_to_the_accepted_depth_reads_back_after_a_reopen() {
         .await
         .expect("found again");
     assert!(!again.is_created());
-    assert_eq!(**again.meeting(), meeting);
+    assert_eq!(*again.meeting(), meeting);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,20 +6,9 @@ mod support;
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::SqliteStore;
+use meeting_tests::errors::chain;
 use std::os::unix::fs::PermissionsExt;
 use support::{bytes, database, Immutable};
-
-/// The full text of an error and its sources, as a log would show it.
-fn chain(error: &StoreError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 #[tokio::test]
 async fn a_read_only_database_file_is_refused_at_open_saying_so_and_left_untouched() {
@@ -42,6 +31,9 @@ async fn a_read_only_database_file_is_refused_at_open_saying_so_and_left_untouch
         .expect_err("a read-only file is refused");
     eprintln!("{}", chain(&error));
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    meeting_tests::errors::assert_each_layer_says_only_its_own(
+        std::error::Error::source(&error).unwrap(),
+    );
     assert!(
         chain(&error).contains("is read-only"),
         "the message says the file is read-only: {}",
@@ -158,7 +150,7 @@ async fn a_full_database_answers_creates_unavailable_keeps_hits_and_what_it_ackn
             .await
             .unwrap();
         assert!(!hit.is_created());
-        assert_eq!(hit.meeting(), meeting);
+        assert_eq!(hit.shared(), meeting);
     }
     assert_eq!(store.get_by_key(&refused).await.unwrap(), None);
 

@@ -300,8 +300,8 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
     let store = meeting_store_sqlite::SqliteStore::open(&db).await.unwrap();
     for i in 0..4 {
         let key = MeetingKey {
-            tenant: TENANT.into(),
-            user: USER.into(),
+            tenant: TENANT.parse().unwrap(),
+            user: USER.parse().unwrap(),
             external_id: meeting_core::ExternalId::new(format!("sigterm-{i}")).unwrap(),
         };
         assert!(

@@ -4,16 +4,30 @@
 //! as doctests; the tests themselves are in `tests/`.)
 #![doc = include_str!("../../README.md")]
 
+pub mod errors;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read_back;
 
+/// A delegated caller from id literals (which must be valid ids).
+pub fn delegated<S: Into<String>>(
+    tenant: &str,
+    user: &str,
+    scopes: impl IntoIterator<Item = S>,
+) -> meeting_core::Caller {
+    meeting_core::Caller::delegated(
+        tenant.parse().expect("a valid tenant id"),
+        user.parse().expect("a valid user id"),
+        scopes,
+    )
+}
+
 pub mod seed {
     //! The seed's example request and response (`../shared/spec/fixtures`).
 
-    use meeting_core::{Caller, DialIn, Settings, SCOPE_READ_WRITE};
+    use meeting_core::{scopes, Caller, DialIn, Settings};
     use serde_json::Value;
 
     /// The seed's example request body.
@@ -27,7 +41,7 @@ pub mod seed {
 
     /// The seed's organizer as a delegated caller with the scope createOrGet needs.
     pub fn caller() -> Caller {
-        Caller::delegated(TENANT, ORGANIZER, [SCOPE_READ_WRITE])
+        crate::delegated(TENANT, ORGANIZER, [scopes::READ_WRITE])
             .with_display_name("Tyler Stein")
             .with_upn("test1@contoso.com")
     }

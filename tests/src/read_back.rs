@@ -3,9 +3,11 @@
 //! read from a new one. Every store's tests run [`accepted_requests_read_back`]
 //! with its caches off, reopening the same file or database.
 
+use meeting_core::limits::{
+    ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_DEPTH, SUBJECT_MAX_CHARS,
+};
 use meeting_core::{
-    Caller, CreateOrGetRequest, MeetingKey, MeetingService, MeetingStore, OnlineMeeting, Profile,
-    ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_DEPTH, SCOPE_READ_WRITE, SUBJECT_MAX_CHARS,
+    CreateOrGetRequest, MeetingKey, MeetingService, MeetingStore, OnlineMeeting, Profile, Target,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -127,13 +129,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Arc<dyn MeetingStore>>,
 {
-    let caller = Caller::delegated(
-        "72f988bf-86f1-41af-91ab-2d7cd0110000",
-        "d4a060b5-a8fc-450c-837b-750b2c280000",
-        [SCOPE_READ_WRITE],
-    )
-    .with_display_name("Tyler Stein")
-    .with_upn("test1@contoso.com");
+    let caller = crate::seed::caller();
     let mut runner = TestRunner::deterministic();
     let strategy = edge_request();
     let mut created: Vec<(CreateOrGetRequest, Profile, Arc<OnlineMeeting>)> = Vec::new();
@@ -152,7 +148,7 @@ where
                 Profile::Beta
             };
             let outcome = service
-                .create_or_get(&caller, profile, &request)
+                .create_or_get(&caller, Target::Me, profile, &request)
                 .await
                 .unwrap_or_else(|error| panic!("case {case} is stored: {error}"));
             // An externalId drawn twice names one meeting: only the first is new.
@@ -177,10 +173,10 @@ where
         let by_key = store.get_by_key(&key).await.expect(&what);
         assert_eq!(by_key.as_deref(), Some(&**meeting), "{what} by key");
         let again = service
-            .create_or_get(&caller, *profile, request)
+            .create_or_get(&caller, Target::Me, *profile, request)
             .await
             .expect(&what);
         assert!(!again.is_created(), "{what} is found again, not created");
-        assert_eq!(**again.meeting(), **meeting, "{what} asked for again");
+        assert_eq!(*again.meeting(), **meeting, "{what} asked for again");
     }
 }

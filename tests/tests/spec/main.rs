@@ -29,7 +29,11 @@ pub fn caller() -> Caller {
 }
 
 pub fn caller_for(tenant: &str, user: &str) -> Caller {
-    Caller::delegated(tenant, user, ["OnlineMeetings.ReadWrite"])
+    Caller::delegated(
+        tenant.parse().unwrap(),
+        user.parse().unwrap(),
+        ["OnlineMeetings.ReadWrite"],
+    )
 }
 
 /// A service on a fresh memory store with default settings, a clock standing
@@ -59,7 +63,9 @@ pub async fn call(
     json: &str,
 ) -> Result<Outcome, Error> {
     let request = CreateOrGetRequest::from_json(json.as_bytes())?;
-    service.create_or_get(caller, profile, &request).await
+    service
+        .create_or_get(caller, meeting_core::Target::Me, profile, &request)
+        .await
 }
 
 /// createOrGet that must succeed.

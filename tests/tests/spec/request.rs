@@ -1,9 +1,10 @@
 //! Spec section 2: the request body. Every bound at the limit and one past it.
 
 use super::*;
-use meeting_core::{
-    CreateOrGetRequest, ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
+use meeting_core::limits::{
+    ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
 };
+use meeting_core::CreateOrGetRequest;
 use serde_json::json;
 
 fn body(value: Value) -> String {
@@ -258,7 +259,7 @@ fn unknown_members_are_ignored() {
     let parsed = request(
         r#"{"externalId":"k","isBroadcast":true,"lobbyBypassSettings":{"scope":"x"},"whatever":[1,2]}"#,
     );
-    assert_eq!(parsed.external_id.unwrap().as_str(), "k");
+    assert_eq!(parsed.external_id.as_str(), "k");
 }
 
 #[test]
@@ -340,7 +341,7 @@ async fn request_is_validated_in_full_before_the_store_is_consulted() {
     in_code.subject = Some("s".repeat(1025));
     assert!(matches!(
         service
-            .create_or_get(&caller(), Profile::Beta, &in_code)
+            .create_or_get(&caller(), meeting_core::Target::Me, Profile::Beta, &in_code)
             .await,
         Err(Error::InvalidRequest(_))
     ));

@@ -104,9 +104,14 @@ async fn concurrent_calls_with_one_key_produce_exactly_one_meeting_for_everyone(
 async fn deleting_a_meeting_frees_its_key_for_a_new_meeting_with_a_new_id() {
     let service = service();
     let first = create(&service, KEYED).await.into_meeting();
-    service.delete(&caller(), &first.id).await.unwrap();
+    service
+        .delete(&caller(), meeting_core::Target::Me, &first.id)
+        .await
+        .unwrap();
     assert!(matches!(
-        service.get(&caller(), &first.id).await,
+        service
+            .get(&caller(), meeting_core::Target::Me, &first.id)
+            .await,
         Err(Error::NotFound)
     ));
     let second = create(&service, KEYED).await;
@@ -199,7 +204,11 @@ async fn delegated_work_account_with_read_write_is_allowed() {
 
 #[tokio::test]
 async fn delegated_work_account_without_the_scope_is_forbidden() {
-    let caller = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read", "User.Read"]);
+    let caller = Caller::delegated(
+        TENANT.parse().unwrap(),
+        USER.parse().unwrap(),
+        ["OnlineMeetings.Read", "User.Read"],
+    );
     let error = call(&service(), &caller, Profile::Beta, KEYED)
         .await
         .unwrap_err();
@@ -227,7 +236,7 @@ async fn personal_microsoft_account_is_forbidden_with_a_message_saying_so() {
 
 #[tokio::test]
 async fn application_token_is_forbidden_with_a_message_saying_so() {
-    let caller = Caller::application(TENANT, "app-principal");
+    let caller = Caller::application(TENANT.parse().unwrap(), "app-principal".parse().unwrap());
     let error = call(&service(), &caller, Profile::Beta, KEYED)
         .await
         .unwrap_err();
@@ -242,10 +251,13 @@ async fn application_token_is_forbidden_with_a_message_saying_so() {
 
 #[tokio::test]
 async fn permission_is_checked_before_the_request_is_validated() {
-    let caller = Caller::application(TENANT, "app-principal");
-    let invalid = meeting_core::CreateOrGetRequest::default();
+    let caller = Caller::application(TENANT.parse().unwrap(), "app-principal".parse().unwrap());
+    let invalid = meeting_core::CreateOrGetRequest {
+        subject: Some("x".repeat(2000)),
+        ..meeting_core::CreateOrGetRequest::new(meeting_core::ExternalId::new("k").unwrap())
+    };
     let error = service()
-        .create_or_get(&caller, Profile::Beta, &invalid)
+        .create_or_get(&caller, meeting_core::Target::Me, Profile::Beta, &invalid)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Forbidden(_)), "{error:?}");
@@ -324,8 +336,18 @@ async fn request_naming_another_organizer_is_a_bad_request() {
 async fn get_returns_the_callers_meeting() {
     let service = service();
     let created = create(&service, KEYED).await.into_meeting();
-    let reader = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read"]);
-    assert_eq!(service.get(&reader, &created.id).await.unwrap(), created);
+    let reader = Caller::delegated(
+        TENANT.parse().unwrap(),
+        USER.parse().unwrap(),
+        ["OnlineMeetings.Read"],
+    );
+    assert_eq!(
+        service
+            .get(&reader, meeting_core::Target::Me, &created.id)
+            .await
+            .unwrap(),
+        created
+    );
 }
 
 #[tokio::test]
@@ -334,25 +356,40 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     let created = create(&service, KEYED).await.into_meeting();
     let other = caller_for(TENANT, OTHER_USER);
     assert!(matches!(
-        service.get(&other, &created.id).await,
+        service
+            .get(&other, meeting_core::Target::Me, &created.id)
+            .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        service.delete(&other, &created.id).await,
+        service
+            .delete(&other, meeting_core::Target::Me, &created.id)
+            .await,
         Err(Error::NotFound)
     ));
     let same_user_other_tenant = caller_for("another-tenant", USER);
     assert!(matches!(
-        service.get(&same_user_other_tenant, &created.id).await,
+        service
+            .get(
+                &same_user_other_tenant,
+                meeting_core::Target::Me,
+                &created.id
+            )
+            .await,
         Err(Error::NotFound)
     ));
     assert!(
-        service.get(&caller(), &created.id).await.is_ok(),
+        service
+            .get(&caller(), meeting_core::Target::Me, &created.id)
+            .await
+            .is_ok(),
         "the meeting survives"
     );
     let unknown = MeetingId::new("nobody_19:none@thread.v2");
     assert!(matches!(
-        service.get(&caller(), &unknown).await,
+        service
+            .get(&caller(), meeting_core::Target::Me, &unknown)
+            .await,
         Err(Error::NotFound)
     ));
 }
@@ -361,14 +398,26 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
 async fn delete_needs_read_write_and_get_needs_read() {
     let service = service();
     let created = create(&service, KEYED).await.into_meeting();
-    let reader = Caller::delegated(TENANT, USER, ["OnlineMeetings.Read"]);
+    let reader = Caller::delegated(
+        TENANT.parse().unwrap(),
+        USER.parse().unwrap(),
+        ["OnlineMeetings.Read"],
+    );
     assert!(matches!(
-        service.delete(&reader, &created.id).await,
+        service
+            .delete(&reader, meeting_core::Target::Me, &created.id)
+            .await,
         Err(Error::Forbidden(_))
     ));
-    let nobody = Caller::delegated(TENANT, USER, ["User.Read"]);
+    let nobody = Caller::delegated(
+        TENANT.parse().unwrap(),
+        USER.parse().unwrap(),
+        ["User.Read"],
+    );
     assert!(matches!(
-        service.get(&nobody, &created.id).await,
+        service
+            .get(&nobody, meeting_core::Target::Me, &created.id)
+            .await,
         Err(Error::Forbidden(_))
     ));
 }

@@ -16,7 +16,12 @@ fn seed_service() -> MeetingService {
 async fn seed_request_yields_the_seed_response() {
     let service = seed_service();
     let outcome = service
-        .create_or_get(&seed::caller(), Profile::Beta, &request(seed::REQUEST))
+        .create_or_get(
+            &seed::caller(),
+            meeting_core::Target::Me,
+            Profile::Beta,
+            &request(seed::REQUEST),
+        )
         .await
         .unwrap();
     assert!(outcome.is_created());
@@ -68,7 +73,12 @@ async fn seed_request_yields_the_seed_response() {
 #[tokio::test]
 async fn seed_start_and_end_come_back_as_the_identical_strings() {
     let meeting = seed_service()
-        .create_or_get(&seed::caller(), Profile::Beta, &request(seed::REQUEST))
+        .create_or_get(
+            &seed::caller(),
+            meeting_core::Target::Me,
+            Profile::Beta,
+            &request(seed::REQUEST),
+        )
         .await
         .unwrap()
         .into_meeting();

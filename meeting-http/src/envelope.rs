@@ -1,8 +1,8 @@
-//! What wraps every route: request ids, the timeout, Graph's error body for
+//! The envelope of every route: request ids, the timeout, Graph's error body for
 //! every failure (the framework's own included), the response headers and the
 //! request log line.
 
-use crate::error::{default_message, ApiError, GraphCode, RETRY_AFTER_SECONDS};
+use crate::error::{code_for_status, default_message, ApiError, RETRY_AFTER_SECONDS};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::error_handling::HandleErrorLayer;
@@ -12,13 +12,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::BoxError;
 use axum::Router;
+use meeting_core::ErrorCode;
 use serde::Serialize;
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, MakeRequestUuid, RequestId};
 
 /// The content type of every JSON response, successes and errors alike (spec section 6).
 pub const CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -37,8 +39,8 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id
 /// Longest `client-request-id` echoed; a longer one is replaced by the request id.
 const CLIENT_REQUEST_ID_MAX: usize = 128;
 
-pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
-    // The frame (ids, timeout, Graph's error body, the log line) wraps the
+pub(crate) fn wrap(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    // The envelope (ids, timeout, Graph's error body, the log line) wraps the
     // rest, so it sees every answer, load shedding's included. The limit is
     // global: `Router::layer` wraps each route on its own.
     let limit = ServiceBuilder::new()
@@ -50,7 +52,7 @@ pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(limit)
-        .layer(middleware::from_fn_with_state(state.clone(), frame))
+        .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .with_state(state)
 }
 
@@ -60,7 +62,7 @@ fn overloaded() -> ApiError {
     ApiError {
         detail: Some("concurrency limit reached; request shed".into()),
         ..ApiError::new(
-            GraphCode::ServiceUnavailable,
+            ErrorCode::ServiceUnavailable,
             "the service is handling as many requests as it allows; retry after the time in Retry-After",
         )
     }
@@ -76,20 +78,6 @@ pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response {
     response
 }
 
-/// A fresh request id in UUID form: a per-process random prefix and a counter,
-/// unique without a system call per request.
-fn next_request_id() -> String {
-    static PREFIX: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u128() & !u128::from(u64::MAX));
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // Times an odd constant: a bijection, so unique, and ids do not look sequential.
-    let spread = count.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    uuid::Uuid::from_u128(prefix | u128::from(spread))
-        .hyphenated()
-        .to_string()
-}
-
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let what = panic
         .downcast_ref::<&str>()
@@ -99,9 +87,14 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal(format_args!("panic: {what}")).into_response()
 }
 
-async fn frame(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn envelope(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = next_request_id();
+    // A random UUID per request, as Graph's are.
+    let request_id = MakeRequestUuid
+        .make_request_id(&request)
+        .map(RequestId::into_header_value)
+        .unwrap_or_else(|| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+    let request_id = request_id.to_str().unwrap_or_default().to_owned();
     let client_request_id = request
         .headers()
         .get(&CLIENT_REQUEST_ID)
@@ -119,7 +112,7 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
         Err(_) => ApiError {
             detail: Some(format!("timed out after {timeout:?}")),
             ..ApiError::new(
-                GraphCode::ServiceUnavailable,
+                ErrorCode::ServiceUnavailable,
                 format!(
                     "the request did not complete within {} s; retry after the time in Retry-After",
                     timeout.as_secs_f64()
@@ -160,7 +153,7 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
     // Whole microseconds in ms: prints as 0.141, not 0.14100000000000001.
     let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
     match &error {
-        Some(error) if error.code.status().is_server_error() => tracing::error!(
+        Some(error) if error.status().is_server_error() => tracing::error!(
             %method, %route, status, latency_ms, %request_id,
             code = error.code.as_str(), detail = error.detail.as_deref().unwrap_or(""),
             "request failed"
@@ -186,7 +179,7 @@ fn is_framework_error(response: &Response) -> bool {
 
 /// Graph's error for a status the framework chose (an extractor's rejection).
 fn framework_error(status: StatusCode) -> ApiError {
-    let code = GraphCode::for_status(status);
+    let code = code_for_status(status);
     let message = match status {
         StatusCode::BAD_REQUEST => "the request is malformed (path or headers)",
         _ => default_message(code),
@@ -237,7 +230,7 @@ fn render(error: &ApiError, request_id: &str, client_request_id: &HeaderValue) -
             .to_vec()
     });
     let mut response = json_response(error.status(), Bytes::from(bytes));
-    if error.code == GraphCode::ServiceUnavailable {
+    if error.code == ErrorCode::ServiceUnavailable {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
