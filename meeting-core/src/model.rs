@@ -213,6 +213,13 @@ where
 }
 
 impl OnlineMeeting {
+    /// About how many bytes a meeting kept with its JSON text (`json_len`
+    /// bytes) takes: the text, the parsed strings (about as many bytes again)
+    /// and the inline struct. What caches that keep both weigh an entry by.
+    pub fn weight_with_json(json_len: usize) -> usize {
+        2 * json_len + std::mem::size_of::<OnlineMeeting>()
+    }
+
     /// Reads a meeting back from the JSON a store wrote for it (its
     /// `serde_json` serialization).
     ///

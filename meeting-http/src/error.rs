@@ -180,6 +180,16 @@ mod tests {
     }
 
     #[test]
+    fn the_log_names_each_layer_of_a_failure_once() {
+        let cause = std::io::Error::other("connection refused");
+        let error = ApiError::from(StoreError::unavailable(cause));
+        assert_eq!(
+            error.detail.as_deref(),
+            Some("the meeting store is unavailable: connection refused")
+        );
+    }
+
+    #[test]
     fn an_empty_message_is_replaced() {
         assert!(!ApiError::new(ErrorCode::NotFound, " ").message.is_empty());
     }

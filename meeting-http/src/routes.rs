@@ -260,8 +260,7 @@ const RENDERED_BYTES: u64 = 32 * 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct RenderedBodies(Cache<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes), ByBytes>);
 
-/// An entry's estimated heap bytes: the body, and the meeting it renders
-/// (about as many bytes again, plus its inline struct).
+/// An entry's estimated heap bytes: its id, and the body with the meeting it renders.
 #[derive(Clone, Debug)]
 pub(crate) struct ByBytes;
 
@@ -271,7 +270,7 @@ impl Weighter<(Profile, MeetingId), (Arc<OnlineMeeting>, Bytes)> for ByBytes {
         (_, id): &(Profile, MeetingId),
         (_, body): &(Arc<OnlineMeeting>, Bytes),
     ) -> u64 {
-        (id.as_str().len() + 2 * body.len() + std::mem::size_of::<OnlineMeeting>()) as u64
+        (id.as_str().len() + OnlineMeeting::weight_with_json(body.len())) as u64
     }
 }
 

@@ -55,7 +55,7 @@ use error::Error;
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
 };
-use read::{Parsed, Readers};
+use read::{ParsedMeetings, Readers};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,7 +72,7 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     readers: Arc<Readers>,
-    parsed: Arc<Parsed>,
+    parsed: Arc<ParsedMeetings>,
     /// `None` only while dropping, so that the writer sees its queue close.
     jobs: Option<mpsc::SyncSender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -149,7 +149,7 @@ impl SqliteStore {
             })?;
         Ok(SqliteStore {
             readers: Arc::new(Readers::new(path.clone(), options.clone())),
-            parsed: Arc::new(Parsed::new(options.parsed_cache_bytes)),
+            parsed: Arc::new(ParsedMeetings::new(options.parsed_cache_bytes)),
             path,
             options,
             jobs: Some(jobs),

@@ -79,7 +79,7 @@ impl Readers {
 /// The meeting stored under `key`, in one indexed read.
 pub(crate) fn by_key(
     connection: &Connection,
-    parsed: &Parsed,
+    parsed: &ParsedMeetings,
     key: &MeetingKey,
 ) -> Result<Option<Arc<OnlineMeeting>>, Error> {
     let mut statement = connection.prepare_cached(SELECT_BY_KEY)?;
@@ -99,7 +99,7 @@ pub(crate) fn by_key(
 /// The meeting with this id.
 pub(crate) fn by_id(
     connection: &Connection,
-    parsed: &Parsed,
+    parsed: &ParsedMeetings,
     id: &MeetingId,
 ) -> Result<Option<Arc<OnlineMeeting>>, Error> {
     let mut statement = connection.prepare_cached(SELECT_BY_ID)?;
@@ -121,7 +121,7 @@ pub(crate) fn by_id(
 /// Bounded by bytes, not by count: a meeting's size is bounded only by the
 /// request body limit.
 #[derive(Debug)]
-pub(crate) struct Parsed {
+pub(crate) struct ParsedMeetings {
     cache: Option<Cache<String, Cached, ByBytes>>,
 }
 
@@ -131,25 +131,23 @@ struct Cached {
     meeting: Arc<OnlineMeeting>,
 }
 
-/// An entry's estimated heap bytes: its text, the parsed meeting's strings
-/// (about as many bytes again) and the meeting's inline struct.
+/// An entry's estimated heap bytes: its id, and its meeting with its text.
 #[derive(Clone, Debug)]
 struct ByBytes;
 
 impl Weighter<String, Cached> for ByBytes {
     fn weight(&self, id: &String, cached: &Cached) -> u64 {
-        let inline = std::mem::size_of::<OnlineMeeting>();
-        (id.len() + 2 * cached.text.len() + inline) as u64
+        (id.len() + OnlineMeeting::weight_with_json(cached.text.len())) as u64
     }
 }
 
 /// A typical entry's weight, to size the cache's table.
 const TYPICAL_ENTRY_BYTES: usize = 8 * 1024;
 
-impl Parsed {
+impl ParsedMeetings {
     /// A cache of up to about `bytes` of meetings; none for 0.
     pub(crate) fn new(bytes: usize) -> Self {
-        Parsed {
+        ParsedMeetings {
             cache: (bytes > 0).then(|| {
                 let entries = (bytes / TYPICAL_ENTRY_BYTES).max(1);
                 Cache::with_weighter(entries, bytes as u64, ByBytes)

@@ -249,6 +249,24 @@ async fn client_request_id_is_echoed_and_request_id_is_fresh() {
 }
 
 #[tokio::test]
+async fn request_ids_are_random_version_4_uuids_sharing_no_prefix() {
+    let server = Server::start(memory_service()).await;
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        let reply = server.get("/healthz", "").await;
+        ids.push(reply.header("request-id").unwrap().to_owned());
+    }
+    for id in &ids {
+        let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(uuid.get_version_num(), 4, "{id}");
+        assert_eq!(uuid.hyphenated().to_string(), *id, "lower-case, hyphenated");
+    }
+    // A per-process prefix and a counter would share their first groups.
+    let first_groups: std::collections::HashSet<&str> = ids.iter().map(|id| &id[..8]).collect();
+    assert_eq!(first_groups.len(), ids.len(), "{ids:?}");
+}
+
+#[tokio::test]
 async fn healthz_answers_200_when_the_store_answers() {
     let server = Server::start(memory_service()).await;
     let reply = server.get("/healthz", "").await;

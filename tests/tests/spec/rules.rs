@@ -1,7 +1,7 @@
 //! Spec section 1 (the operation) and 1.2 (who may call).
 
 use super::*;
-use meeting_core::{Forbidden, MeetingId, PERSONAL_ACCOUNT_TENANT};
+use meeting_core::{Forbidden, MeetingId, Operation, Target, PERSONAL_ACCOUNT_TENANT};
 
 const KEYED: &str = r#"{"externalId":"key-1","subject":"First"}"#;
 
@@ -420,4 +420,58 @@ async fn delete_needs_read_write_and_get_needs_read() {
             .await,
         Err(Error::Forbidden(_))
     ));
+}
+
+#[tokio::test]
+async fn a_users_path_must_name_the_caller_by_object_id_or_upn() {
+    let service = service();
+    let caller = caller().with_upn("Test1@Contoso.com");
+    let request = request(r#"{"externalId":"users-path"}"#);
+    for user in [
+        USER.to_owned(),
+        USER.to_ascii_uppercase(),
+        "test1@contoso.com".to_owned(),
+    ] {
+        let outcome = service
+            .create_or_get(&caller, Target::User(&user), Profile::V1, &request)
+            .await
+            .unwrap_or_else(|error| panic!("{user}: {error}"));
+        assert_eq!(outcome.meeting().external_id.as_str(), "users-path");
+    }
+    for user in [OTHER_USER, "someone@contoso.com", ""] {
+        let error = service
+            .create_or_get(&caller, Target::User(user), Profile::V1, &request)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Forbidden(Forbidden::OtherUser)),
+            "{user}: {error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
+    let service = service();
+    let caller = caller();
+    let created = create(&service, r#"{"externalId":"granted"}"#)
+        .await
+        .into_meeting();
+    let for_get = service
+        .authorize(&caller, Target::Me, Operation::Get)
+        .unwrap();
+    assert_eq!(for_get.get(&created.id).await.unwrap().id, created.id);
+    let error = for_get.delete(&created.id).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Forbidden(Forbidden::NotAuthorized {
+                authorized: Operation::Get,
+                requested: Operation::Delete
+            })
+        ),
+        "{error:?}"
+    );
+    // Nothing was deleted.
+    assert!(service.get(&caller, Target::Me, &created.id).await.is_ok());
 }
