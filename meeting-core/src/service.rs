@@ -11,6 +11,7 @@ use crate::model::{
 use crate::request::{CreateOrGetRequest, InvalidRequest};
 use crate::store::{MeetingStore, Outcome};
 use crate::DateTimeOffset;
+use arc_swap::ArcSwap;
 use chrono::TimeDelta;
 use std::sync::Arc;
 
@@ -139,7 +140,8 @@ impl Default for Settings {
 #[derive(Clone, Debug)]
 pub struct MeetingService {
     store: Arc<dyn MeetingStore>,
-    settings: Arc<Settings>,
+    /// Shared by every clone, and replaceable while serving.
+    settings: Arc<ArcSwap<Settings>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
 }
@@ -149,16 +151,23 @@ impl MeetingService {
     pub fn new(store: Arc<dyn MeetingStore>) -> Self {
         MeetingService {
             store,
-            settings: Arc::new(Settings::default()),
+            settings: Arc::new(ArcSwap::from_pointee(Settings::default())),
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
         }
     }
 
-    /// Replaces the settings.
+    /// This service with its own `settings`, no longer shared with the
+    /// clones it was made from.
     pub fn with_settings(mut self, settings: Settings) -> Self {
-        self.settings = Arc::new(settings);
+        self.settings = Arc::new(ArcSwap::from_pointee(settings));
         self
+    }
+
+    /// Replaces the settings while serving, for this service and every clone
+    /// of it; calls already running finish with the settings they began with.
+    pub fn replace_settings(&self, settings: Settings) {
+        self.settings.store(Arc::new(settings));
     }
 
     /// Replaces the clock.
@@ -174,8 +183,8 @@ impl MeetingService {
     }
 
     /// The settings in force.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.load_full()
     }
 
     /// Decides whether `caller` may do `operation` on `target`'s meetings: the
@@ -247,7 +256,7 @@ impl MeetingService {
     /// A new meeting for `key`, with every server-generated member of spec section 3.
     fn build(&self, key: &MeetingKey, draft: &Draft<'_>) -> OnlineMeeting {
         let ids = &*self.ids;
-        let settings = &*self.settings;
+        let settings = self.settings.load();
         let caller = draft.caller;
         let thread_id = generate::thread_id(ids);
         let join_web_url = generate::join_web_url(
@@ -397,7 +406,7 @@ impl Authorized<'_> {
             .store
             .create_or_get(&key, &|| service.build(&key, &draft))
             .await?;
-        if service.settings.strict {
+        if service.settings.load().strict {
             if let Outcome::Existing(stored) = &outcome {
                 let members = mismatches(request, stored);
                 if !members.is_empty() {

@@ -475,3 +475,29 @@ async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
     // Nothing was deleted.
     assert!(service.get(&caller, Target::Me, &created.id).await.is_ok());
 }
+
+#[tokio::test]
+async fn settings_replaced_while_serving_apply_to_every_clone_from_the_next_call() {
+    let service = service();
+    let clone = service.clone();
+    create(&service, r#"{"externalId":"strict-later","subject":"a"}"#).await;
+    let differing = r#"{"externalId":"strict-later","subject":"b"}"#;
+    assert!(call(&clone, &caller(), Profile::Beta, differing)
+        .await
+        .is_ok());
+    service.replace_settings(Settings {
+        strict: true,
+        ..Settings::default()
+    });
+    assert!(clone.settings().strict);
+    let error = call(&clone, &caller(), Profile::Beta, differing)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ParameterMismatch { .. }),
+        "{error:?}"
+    );
+    // `with_settings` makes a service of its own.
+    let detached = clone.clone().with_settings(Settings::default());
+    assert!(!detached.settings().strict && clone.settings().strict);
+}
