@@ -54,6 +54,10 @@ pub enum ErrorCode {
     InternalServerError,
     /// `503 ServiceUnavailable`: store unreachable, overloaded or timed out.
     ServiceUnavailable,
+    /// `429 TooManyRequests`: Graph's throttling (with `Retry-After`).
+    TooManyRequests,
+    /// `504 GatewayTimeout`: a gateway in front of the service gave up waiting.
+    GatewayTimeout,
 }
 
 impl ErrorCode {
@@ -70,6 +74,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "UnsupportedMediaType",
             ErrorCode::InternalServerError => "InternalServerError",
             ErrorCode::ServiceUnavailable => "ServiceUnavailable",
+            ErrorCode::TooManyRequests => "TooManyRequests",
+            ErrorCode::GatewayTimeout => "GatewayTimeout",
         }
     }
 
@@ -86,6 +92,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::InternalServerError => 500,
             ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::TooManyRequests => 429,
+            ErrorCode::GatewayTimeout => 504,
         }
     }
 }

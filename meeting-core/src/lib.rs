@@ -19,6 +19,7 @@
 // Lets the derive's `::meeting_core::…` paths resolve inside this crate too.
 extern crate self as meeting_core;
 
+mod admin;
 mod caller;
 mod datetime;
 mod error;
@@ -35,6 +36,7 @@ pub mod testing;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use admin::{Admin, ADMIN_PAGE_MAX};
 pub use caller::{scopes, Access, Caller, Forbidden, Operation, PERSONAL_ACCOUNT_TENANT};
 pub use datetime::{DateTimeError, DateTimeOffset};
 pub use error::{Error, ErrorCode};

@@ -95,8 +95,11 @@ enum Schedule {
     AnHourFromCreation,
 }
 
-/// The server's configuration of generated fields and strictness.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The server's configuration of generated fields and strictness. As JSON
+/// (camelCase members, every member required, unknown members refused) it is
+/// what `meeting-http`'s admin API reads and patches.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     /// Answer [`Error::ParameterMismatch`] when an existing meeting differs from
     /// the request's explicit `subject`, times or attendees. Off by default, as in Graph.
@@ -110,7 +113,8 @@ pub struct Settings {
 }
 
 /// A configured dial-in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DialIn {
     /// The toll number every meeting shows.
     pub toll_number: String,
@@ -139,7 +143,7 @@ impl Default for Settings {
 /// Cheap to clone: every part is shared.
 #[derive(Clone, Debug)]
 pub struct MeetingService {
-    store: Arc<dyn MeetingStore>,
+    pub(crate) store: Arc<dyn MeetingStore>,
     /// Shared by every clone, and replaceable while serving.
     settings: Arc<ArcSwap<Settings>>,
     clock: Arc<dyn Clock>,

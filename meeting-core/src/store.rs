@@ -80,6 +80,48 @@ pub trait MeetingStore: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Up to `limit` stored meetings in ascending order of id (compared as
+    /// UTF-8 bytes), beginning after the id `after` (which need not be
+    /// stored); for paging through everything stored. Meetings stored or
+    /// deleted while paging may or may not appear.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn list(
+        &self,
+        after: Option<&MeetingId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        let _ = (after, limit);
+        Err(unsupported(self, "list"))
+    }
+
+    /// How many meetings are stored.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn count(&self) -> Result<u64, StoreError> {
+        Err(unsupported(self, "count"))
+    }
+
+    /// Deletes every stored meeting, freeing every key; returns how many were
+    /// deleted. Meetings stored while it runs may survive it.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn clear(&self) -> Result<u64, StoreError> {
+        Err(unsupported(self, "clear"))
+    }
+}
+
+/// The error of an optional operation a store does not implement.
+fn unsupported<S: MeetingStore + ?Sized>(store: &S, operation: &str) -> StoreError {
+    let name = format!("{store:?}");
+    let name = name.split([' ', '{', '(']).next().unwrap_or("this store");
+    StoreError::internal(format!(
+        "{name} does not implement MeetingStore::{operation}"
+    ))
 }
 
 /// A store failure, by what it means to the caller. Each keeps its source;

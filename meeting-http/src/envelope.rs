@@ -52,6 +52,10 @@ pub(crate) fn wrap(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Route
     routes
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(limit)
+        .layer(middleware::from_fn_with_state(
+            state.config.faults.clone(),
+            crate::faults::inject,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .with_state(state)
 }
@@ -87,7 +91,15 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal(format_args!("panic: {what}")).into_response()
 }
 
-async fn envelope(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// The request's id, for logs written inside the envelope.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestIdentity(pub(crate) String);
+
+async fn envelope(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     // A random UUID per request, as Graph's are.
     let request_id = MakeRequestUuid
@@ -95,6 +107,9 @@ async fn envelope(State(state): State<Arc<AppState>>, request: Request, next: Ne
         .map(RequestId::into_header_value)
         .unwrap_or_else(|| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
     let request_id = request_id.to_str().unwrap_or_default().to_owned();
+    request
+        .extensions_mut()
+        .insert(RequestIdentity(request_id.clone()));
     let client_request_id = request
         .headers()
         .get(&CLIENT_REQUEST_ID)
@@ -230,10 +245,16 @@ fn render(error: &ApiError, request_id: &str, client_request_id: &HeaderValue) -
             .to_vec()
     });
     let mut response = json_response(error.status(), Bytes::from(bytes));
-    if error.code == ErrorCode::ServiceUnavailable {
+    let retry_after = match error.code {
+        ErrorCode::ServiceUnavailable | ErrorCode::TooManyRequests => {
+            Some(error.retry_after.unwrap_or(RETRY_AFTER_SECONDS))
+        }
+        _ => error.retry_after,
+    };
+    if let Some(seconds) = retry_after {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

@@ -19,9 +19,9 @@ pub(crate) fn code_for_status(status: StatusCode) -> ErrorCode {
         StatusCode::CONFLICT => ErrorCode::ParameterMismatch,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::RequestEntityTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-            ErrorCode::ServiceUnavailable
-        }
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
+        StatusCode::GATEWAY_TIMEOUT => ErrorCode::GatewayTimeout,
         s if s.is_client_error() => ErrorCode::BadRequest,
         _ => ErrorCode::InternalServerError,
     }
@@ -40,6 +40,9 @@ pub struct ApiError {
     pub message: String,
     /// What only the log reads (causes of a `500` or `503`).
     pub detail: Option<String>,
+    /// Seconds for `Retry-After`; `None`: [`RETRY_AFTER_SECONDS`] on a `429`
+    /// or `503`, no header on other statuses.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -55,7 +58,14 @@ impl ApiError {
             code,
             message,
             detail: None,
+            retry_after: None,
         }
+    }
+
+    /// This error with `Retry-After: seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// A `500` whose cause goes to the log, never to the client.
@@ -99,6 +109,8 @@ pub(crate) fn default_message(code: ErrorCode) -> &'static str {
             "an internal error occurred; retry, and report the request-id if it persists"
         }
         ErrorCode::ServiceUnavailable => "the service is unavailable; retry after a while",
+        ErrorCode::TooManyRequests => "too many requests; retry after the time in Retry-After",
+        ErrorCode::GatewayTimeout => "the gateway timed out waiting for the service; retry",
         _ => "the request failed",
     }
 }
@@ -163,6 +175,8 @@ mod tests {
             (ErrorCode::UnsupportedMediaType, 415),
             (ErrorCode::InternalServerError, 500),
             (ErrorCode::ServiceUnavailable, 503),
+            (ErrorCode::TooManyRequests, 429),
+            (ErrorCode::GatewayTimeout, 504),
         ];
         for (code, status) in cases {
             let error = ApiError::new(code, "x");

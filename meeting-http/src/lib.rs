@@ -23,15 +23,20 @@
 //! - `POST /{version}/me/onlineMeetings/createOrGet` and
 //!   `POST /{version}/users/{userId}/onlineMeetings/createOrGet`;
 //! - `GET` and `DELETE /{version}/me/onlineMeetings/{id}` (and under `/users/{userId}`);
-//! - `GET /healthz`.
+//! - `GET /healthz`;
+//! - with an admin token ([`HttpConfig::with_admin_token`]), the [admin API](admin)
+//!   under `/_meetingd/`.
 //!
-//! Every failure, the framework's own included, is Graph's error object.
+//! Every failure, the framework's own included, is Graph's error object. Chosen
+//! routes can be made to fail on purpose ([`faults`], [`HttpConfig::with_faults`]).
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 mod envelope;
 mod error;
+pub mod faults;
 mod routes;
 mod server;
 
@@ -44,7 +49,9 @@ pub use server::{
     DEFAULT_MAX_CONNECTIONS,
 };
 
+use admin::AdminToken;
 use auth::TokenVerifier;
+use faults::Faults;
 use axum::Router;
 use meeting_core::MeetingService;
 use std::sync::Arc;
@@ -63,6 +70,12 @@ pub struct HttpConfig {
     /// once with `503` and `Retry-After`, so that a flood costs at most this
     /// many bodies in memory. At least 1.
     pub max_concurrent_requests: usize,
+    /// The faults injected into Graph routes; none by default. A handle:
+    /// changes through any clone apply at once.
+    pub faults: Faults,
+    /// Mounts the admin API under `/_meetingd/`, guarded by this token; off
+    /// (`None`) by default.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl HttpConfig {
@@ -73,7 +86,21 @@ impl HttpConfig {
             verifier,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            faults: Faults::default(),
+            admin_token: None,
         }
+    }
+
+    /// Injects faults from this handle ([`faults`]).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Turns the admin API on, guarded by `token` ([`admin`]).
+    pub fn with_admin_token(mut self, token: AdminToken) -> Self {
+        self.admin_token = Some(token);
+        self
     }
 
     /// Replaces the request timeout.
@@ -105,5 +132,9 @@ pub fn router(service: MeetingService, config: HttpConfig) -> Router {
         config,
         bodies: routes::RenderedBodies::default(),
     });
-    envelope::wrap(routes::routes(), state)
+    let routes = match state.config.admin_token {
+        Some(_) => routes::routes().merge(admin::routes()),
+        None => routes::routes(),
+    };
+    envelope::wrap(routes, state)
 }

@@ -91,6 +91,40 @@ impl MeetingStore for MemoryStore {
             .remove_if(&key, |_, meeting| meeting.id == *id)
             .is_some())
     }
+
+    async fn list(
+        &self,
+        after: Option<&MeetingId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        // Sorted on each call: the memory store serves tests and small
+        // services, where a page costs less than keeping a second index.
+        let mut meetings: Vec<Arc<OnlineMeeting>> = self
+            .by_key
+            .iter()
+            .filter(|entry| after.is_none_or(|after| entry.value().id.as_str() > after.as_str()))
+            .map(|entry| Arc::clone(entry.value()))
+            .collect();
+        meetings.sort_unstable_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        meetings.truncate(limit);
+        Ok(meetings)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.by_key.len() as u64)
+    }
+
+    async fn clear(&self) -> Result<u64, StoreError> {
+        // One delete per id keeps the two maps consistent with creates racing the clear.
+        let ids: Vec<MeetingId> = self.keys_by_id.iter().map(|e| e.key().clone()).collect();
+        let mut deleted = 0;
+        for id in ids {
+            if self.delete(&id).await? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
 }
 
 #[cfg(test)]
