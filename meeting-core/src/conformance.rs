@@ -15,9 +15,10 @@
 //!
 //! The expression may also yield `(Arc<Store>, guard)`, where the guard (a
 //! temporary directory, a server handle) lives as long as the test. Attributes
-//! written before the expression go on every test (a store that needs a server
-//! marks them ignored where there is none). The caller's crate needs `tokio`
-//! with the `macros` and `rt-multi-thread` features.
+//! for every test go before `fixture = <expression>` (a store that needs a
+//! server marks them ignored where there is none, as meeting-store-postgres
+//! does). The caller's crate needs `tokio` with the `macros` and
+//! `rt-multi-thread` features.
 //!
 //! `ping` has no scenario: a healthy ping is all a suite without a way to break
 //! the store could check, and that cannot fail for a store that keeps the
@@ -70,7 +71,7 @@ macro_rules! store_conformance {
     (@scenarios $attributes:tt $factory:expr; $($scenario:ident),* $(,)?) => {
         $($crate::store_conformance!(@test $attributes $factory, $scenario);)*
     };
-    ($(#[$attribute:meta])* $factory:expr) => {
+    ($(#[$attribute:meta])* fixture = $factory:expr) => {
         $crate::store_conformance!(@scenarios [$(#[$attribute])*] $factory;
             create_then_get_returns_the_stored_meeting,
             existing_key_returns_the_stored_meeting_unchanged,
@@ -86,6 +87,9 @@ macro_rules! store_conformance {
             every_field_round_trips,
             an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free,
         );
+    };
+    ($factory:expr) => {
+        $crate::store_conformance!(fixture = $factory);
     };
 }
 

@@ -90,11 +90,19 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn instances_with_separate_pools_share_one_meeting_per_key_under_read_committed() {
     instances_share_one_meeting_per_key(Isolation::ReadCommitted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn instances_with_separate_pools_share_one_meeting_per_key_under_serializable() {
     instances_share_one_meeting_per_key(Isolation::Serializable).await;
 }

@@ -29,6 +29,10 @@ fn depth(json: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn a_meeting_nested_to_the_accepted_depth_reads_back_from_another_instance() {
     let k = key("t", "u", "deep");
     let mut meeting = sample_meeting(&k, 1);
@@ -69,6 +73,10 @@ async fn a_meeting_nested_to_the_accepted_depth_reads_back_from_another_instance
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn accepted_requests_read_back_through_a_new_store_instance() {
     let url = postgres::fresh_database().await;
     meeting_tests::read_back::accepted_requests_read_back(24, || {

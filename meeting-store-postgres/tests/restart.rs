@@ -67,11 +67,19 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_restart_mid_stream_is_unavailable_then_every_acknowledged_meeting_is_there() {
     restart_mid_stream(Isolation::ReadCommitted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_restart_mid_stream_under_serializable_loses_nothing_either() {
     restart_mid_stream(Isolation::Serializable).await;
 }

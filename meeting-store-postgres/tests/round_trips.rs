@@ -64,6 +64,10 @@ async fn round_trips_per_call<F: std::future::Future<Output = ()>>(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_hit_is_one_round_trip_and_builds_nothing() {
     for isolation in [Isolation::ReadCommitted, Isolation::Serializable] {
         let (store, relay, _server) = counted(isolation).await;
@@ -90,6 +94,10 @@ async fn a_hit_is_one_round_trip_and_builds_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_create_is_a_select_then_an_insert() {
     let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
     let per_call = round_trips_per_call(&relay, 20, |n| {
@@ -108,6 +116,10 @@ async fn a_create_is_a_select_then_an_insert() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn lookups_and_deletes_are_one_round_trip_each() {
     let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
     let k = key("t", "u", "looked-up");
@@ -134,6 +146,10 @@ async fn lookups_and_deletes_are_one_round_trip_each() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
     let (store, relay, _server) = relayed(PostgresOptions {
         pool_size: 2,
@@ -175,6 +191,10 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
     let (store, relay, _server, direct) = relayed_with_direct_url(PostgresOptions {
         pool_size: 1,

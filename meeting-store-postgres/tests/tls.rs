@@ -79,6 +79,10 @@ async fn round_trip(store: &PostgresStore, external_id: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn require_with_the_servers_ca_encrypts_every_session() {
     let url = url(&format!(
         "sslmode=require&sslrootcert={}&application_name=tls_require",
@@ -94,6 +98,10 @@ async fn require_with_the_servers_ca_encrypts_every_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn verify_full_checks_the_name_and_verify_ca_does_not() {
     let port = server().cluster().unwrap().port();
     // The certificate names 127.0.0.1 and localhost; the host name given is
@@ -129,6 +137,10 @@ async fn verify_full_checks_the_name_and_verify_ca_does_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
     let other = tempfile::tempdir().unwrap();
     let wrong_ca = postgres::make_ca(other.path(), "another-ca").unwrap();
@@ -139,7 +151,7 @@ async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
     .await;
     let error = PostgresStore::connect(&url).await.unwrap_err();
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    assert_each_layer_says_only_its_own(std::error::Error::source(&error).unwrap());
+    assert_each_layer_says_only_its_own(&error);
     let text = chain(&error);
     assert!(text.contains("TLS"), "{text}");
     assert!(text.contains("certificate"), "{text}");
@@ -147,6 +159,10 @@ async fn a_certificate_from_another_ca_is_refused_as_incompatible() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn require_without_a_root_file_trusts_only_the_platforms_roots() {
     let error = PostgresStore::connect(&url("sslmode=require").await)
         .await
@@ -155,6 +171,10 @@ async fn require_without_a_root_file_trusts_only_the_platforms_roots() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn a_missing_root_file_is_refused_by_name() {
     let error = PostgresStore::connect(&url("sslmode=verify-ca&sslrootcert=/no/such/ca.pem").await)
         .await
@@ -168,6 +188,10 @@ async fn a_missing_root_file_is_refused_by_name() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn disable_stays_in_plain_text_on_a_tls_server() {
     let store = PostgresStore::connect(&url("sslmode=disable&application_name=tls_disable").await)
         .await
@@ -180,6 +204,10 @@ async fn disable_stays_in_plain_text_on_a_tls_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn prefer_the_default_encrypts_when_the_server_offers_tls() {
     let store = PostgresStore::connect(&url("application_name=tls_prefer").await)
         .await
@@ -192,6 +220,10 @@ async fn prefer_the_default_encrypts_when_the_server_offers_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn sslrootcert_system_alone_checks_the_certificate_against_the_platforms_roots() {
     // The server's certificate comes from the test's own CA, which no platform
     // trusts: a checked connection must fail (sslmode=prefer would encrypt and
@@ -203,6 +235,10 @@ async fn sslrootcert_system_alone_checks_the_certificate_against_the_platforms_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
 async fn sslrootcert_system_with_a_weak_sslmode_is_refused_before_connecting() {
     for weak in ["disable", "prefer", "require"] {
         let error =

@@ -31,9 +31,7 @@ async fn a_read_only_database_file_is_refused_at_open_saying_so_and_left_untouch
         .expect_err("a read-only file is refused");
     eprintln!("{}", chain(&error));
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
-    meeting_tests::errors::assert_each_layer_says_only_its_own(
-        std::error::Error::source(&error).unwrap(),
-    );
+    meeting_tests::errors::assert_each_layer_says_only_its_own(&error);
     assert!(
         chain(&error).contains("is read-only"),
         "the message says the file is read-only: {}",

@@ -143,6 +143,10 @@ async fn create_or_get(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn meetingd_serves_create_or_get_on_a_postgres_store() {
     let url = postgres::fresh_database().await;
     let daemon = Daemon::start(&url).await;
@@ -159,6 +163,10 @@ async fn meetingd_serves_create_or_get_on_a_postgres_store() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
 async fn two_meetingd_processes_on_one_database_create_exactly_one_meeting_per_key() {
     let started = Instant::now();
     let url = postgres::fresh_database().await;
