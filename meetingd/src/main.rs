@@ -8,10 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use meeting_core::{
     DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
 };
+use meeting_http::admin::AdminToken;
 use meeting_http::auth::{
     mint_hs256, TokenSpec, TokenVerifier, DEFAULT_JWKS_MIN_RELOAD_INTERVAL, DEFAULT_JWKS_REFRESH,
     GRAPH_AUDIENCES,
 };
+use meeting_http::faults::{FaultPlan, FaultRule, Faults};
 use meeting_http::{
     HttpConfig, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
@@ -135,6 +137,21 @@ struct ServeArgs {
     /// backlog until one closes.
     #[arg(long, env = "MEETINGD_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Make Graph routes fail on purpose (repeat, or `;`-separated): comma-separated
+    /// `key=value` pairs: `route=createOrGet|get|delete|*`, `status=429|503|504`,
+    /// `delay=250ms|2s`, `when=before|after-commit`, `rate=0..1` or `nth=N`,
+    /// `retry-after=SECONDS`; e.g. `route=createOrGet,status=429,rate=0.2`.
+    #[arg(long = "fault", value_name = "RULE", env = "MEETINGD_FAULT", value_delimiter = ';', value_parser = |rule: &str| rule.parse::<FaultRule>())]
+    faults: Vec<FaultRule>,
+    /// The seed of the faults' `rate` draws (the same seed hits the same calls);
+    /// default random, logged at start.
+    #[arg(long, env = "MEETINGD_FAULT_SEED")]
+    fault_seed: Option<u64>,
+    /// Serve the admin API under `/_meetingd/` (meetings, reset, faults,
+    /// settings, health) to this bearer token: 16 to 512 visible ASCII
+    /// characters, e.g. from `openssl rand -hex 32`. Off without it.
+    #[arg(long, env = "MEETINGD_ADMIN_TOKEN", hide_env_values = true, value_parser = |token: &str| AdminToken::new(token))]
+    admin_token: Option<AdminToken>,
 }
 
 /// A timeout flag: whole seconds from 1 to a day. Zero would close every
@@ -320,7 +337,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let service = MeetingService::new(store).with_settings(settings);
     let config = HttpConfig::new(public_base_url.clone(), verifier)
         .with_request_timeout(Duration::from_secs(args.request_timeout))
-        .with_max_concurrent_requests(args.max_concurrent_requests as usize);
+        .with_max_concurrent_requests(args.max_concurrent_requests as usize)
+        .with_faults(fault_injection(&args));
+    let config = match args.admin_token.clone() {
+        Some(token) => {
+            tracing::info!("admin API on under /_meetingd/");
+            config.with_admin_token(token)
+        }
+        None => config,
+    };
 
     if let Some(secret) = dev_secret {
         development_notice(&secret, &address)?;
@@ -357,6 +382,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The faults of `--fault`, drawn from `--fault-seed` or a random seed (logged).
+fn fault_injection(args: &ServeArgs) -> Faults {
+    let seed = args
+        .fault_seed
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    if !args.faults.is_empty() {
+        let rules: Vec<String> = args.faults.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            seed,
+            rules = %rules.join("; "),
+            "fault injection on: these Graph calls fail on purpose (rerun with --fault-seed {seed} to hit the same calls)"
+        );
+    }
+    Faults::new(FaultPlan {
+        seed,
+        rules: args.faults.clone(),
+    })
 }
 
 /// The store flag without credentials, for the log.
