@@ -160,6 +160,8 @@ pub fn build_by_hand(meeting: &OnlineMeeting) -> OnlineMeeting {
         id: meeting.id.clone(),
         outer_meeting_auto_admitted_users: meeting.outer_meeting_auto_admitted_users,
         meeting_info: meeting.meeting_info.clone(),
+        join_meeting_id_settings: meeting.join_meeting_id_settings.clone(),
+        meeting_options: meeting.meeting_options.clone(),
     }
 }
 

@@ -5,12 +5,16 @@ use crate::ids::{TenantId, UserId};
 /// The tenant of personal Microsoft accounts.
 pub const PERSONAL_ACCOUNT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-/// The delegated scopes of the permission table (spec section 1.2).
+/// The scopes (delegated) and roles (application) of the permission table.
 pub mod scopes {
-    /// What createOrGet and delete need.
+    /// What createOrGet and delete need, delegated.
     pub const READ_WRITE: &str = "OnlineMeetings.ReadWrite";
-    /// Enough to read a meeting.
+    /// Enough to read a meeting, delegated.
     pub const READ: &str = "OnlineMeetings.Read";
+    /// What createOrGet and delete need, for an application (v1.0).
+    pub const READ_WRITE_ALL: &str = "OnlineMeetings.ReadWrite.All";
+    /// Enough to read a meeting, for an application (v1.0).
+    pub const READ_ALL: &str = "OnlineMeetings.Read.All";
 }
 
 /// The authenticated principal behind a call, as its token describes it.
@@ -53,7 +57,12 @@ pub enum Access {
         scopes: Vec<String>,
     },
     /// The app acts as itself (app-only token, `roles`).
-    Application,
+    Application {
+        /// The application's id: the token's `azp` (v2) or `appid` (v1).
+        app_id: String,
+        /// The granted application roles.
+        roles: Vec<String>,
+    },
 }
 
 /// What a caller asks to do.
@@ -74,9 +83,23 @@ pub enum Forbidden {
     /// A personal Microsoft account.
     #[error("personal Microsoft accounts are not supported by this API; sign in with a work or school account")]
     PersonalAccount,
-    /// An app-only token.
+    /// An app-only token where only delegated ones are (`beta`, as the seed).
     #[error("application permissions are not supported by this API; call it with a delegated (user) token")]
     ApplicationPermissions,
+    /// An app-only token on `/me`: an application has no "me".
+    #[error(
+        "an application token acts for a user: call /users/{{userId}}/onlineMeetings, not /me"
+    )]
+    ApplicationOnMe,
+    /// An app-only token without the needed role.
+    #[error("the application token lacks the role {required}; grant it to the application")]
+    MissingRole {
+        /// The role the operation needs.
+        required: &'static str,
+    },
+    /// No application access policy lets this application act for the user.
+    #[error("No Application Access Policy found for this app.")]
+    NoAccessPolicy,
     /// A delegated token without the needed scope.
     #[error("the token lacks the scope {required}; request it when signing the user in")]
     MissingScope {
@@ -115,14 +138,23 @@ impl Caller {
         }
     }
 
-    /// An app-only caller.
-    pub fn application(tenant: TenantId, principal: UserId) -> Self {
+    /// An app-only caller: `principal` is the application's service principal
+    /// (the token's `oid`), `app_id` its `azp` or `appid`.
+    pub fn application<S: Into<String>>(
+        tenant: TenantId,
+        principal: UserId,
+        app_id: impl Into<String>,
+        roles: impl IntoIterator<Item = S>,
+    ) -> Self {
         Caller {
             tenant,
             user: principal,
             display_name: None,
             upn: None,
-            access: Access::Application,
+            access: Access::Application {
+                app_id: app_id.into(),
+                roles: roles.into_iter().map(Into::into).collect(),
+            },
         }
     }
 
@@ -145,10 +177,10 @@ impl Caller {
             .eq_ignore_ascii_case(PERSONAL_ACCOUNT_TENANT)
     }
 
-    /// The permission table of spec 1.2 for `operation`.
-    pub(crate) fn permission(&self, operation: Operation) -> Result<(), Forbidden> {
+    /// The delegated rows of the permission table (spec 1.2) for `operation`.
+    pub(crate) fn delegated_permission(&self, operation: Operation) -> Result<(), Forbidden> {
         let scopes = match &self.access {
-            Access::Application => return Err(Forbidden::ApplicationPermissions),
+            Access::Application { .. } => return Err(Forbidden::ApplicationPermissions),
             Access::Delegated { .. } if self.is_personal_account() => {
                 return Err(Forbidden::PersonalAccount)
             }
@@ -164,6 +196,28 @@ impl Caller {
         } else {
             Err(Forbidden::MissingScope {
                 required: scopes::READ_WRITE,
+            })
+        }
+    }
+
+    /// The application rows (v1.0) for `operation`: the role it needs.
+    pub(crate) fn application_permission(
+        roles: &[String],
+        operation: Operation,
+    ) -> Result<(), Forbidden> {
+        let has = |wanted: &str| roles.iter().any(|r| r.eq_ignore_ascii_case(wanted));
+        let allowed = match operation {
+            Operation::CreateOrGet | Operation::Delete => has(scopes::READ_WRITE_ALL),
+            Operation::Get => has(scopes::READ_WRITE_ALL) || has(scopes::READ_ALL),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Forbidden::MissingRole {
+                required: match operation {
+                    Operation::Get => scopes::READ_ALL,
+                    _ => scopes::READ_WRITE_ALL,
+                },
             })
         }
     }
@@ -197,11 +251,11 @@ mod tests {
     #[test]
     fn delegated_work_account_with_read_write_may_create_or_get() {
         assert_eq!(
-            delegated(&[scopes::READ_WRITE]).permission(Operation::CreateOrGet),
+            delegated(&[scopes::READ_WRITE]).delegated_permission(Operation::CreateOrGet),
             Ok(())
         );
         assert_eq!(
-            delegated(&["User.Read", scopes::READ_WRITE]).permission(Operation::Delete),
+            delegated(&["User.Read", scopes::READ_WRITE]).delegated_permission(Operation::Delete),
             Ok(())
         );
     }
@@ -210,7 +264,7 @@ mod tests {
     fn delegated_work_account_without_the_scope_is_forbidden() {
         for scopes in [&[][..], &["User.Read"], &[scopes::READ]] {
             assert_eq!(
-                delegated(scopes).permission(Operation::CreateOrGet),
+                delegated(scopes).delegated_permission(Operation::CreateOrGet),
                 Err(Forbidden::MissingScope {
                     required: scopes::READ_WRITE
                 })
@@ -221,18 +275,18 @@ mod tests {
     #[test]
     fn reading_needs_read_or_read_write() {
         assert_eq!(
-            delegated(&[scopes::READ]).permission(Operation::Get),
+            delegated(&[scopes::READ]).delegated_permission(Operation::Get),
             Ok(())
         );
         assert_eq!(
-            delegated(&[scopes::READ_WRITE]).permission(Operation::Get),
+            delegated(&[scopes::READ_WRITE]).delegated_permission(Operation::Get),
             Ok(())
         );
         assert!(delegated(&["User.Read"])
-            .permission(Operation::Get)
+            .delegated_permission(Operation::Get)
             .is_err());
         assert!(delegated(&[scopes::READ])
-            .permission(Operation::Delete)
+            .delegated_permission(Operation::Delete)
             .is_err());
     }
 
@@ -243,15 +297,17 @@ mod tests {
             id("user"),
             [scopes::READ_WRITE],
         );
-        let error = caller.permission(Operation::CreateOrGet).unwrap_err();
+        let error = caller
+            .delegated_permission(Operation::CreateOrGet)
+            .unwrap_err();
         assert_eq!(error, Forbidden::PersonalAccount);
         assert!(error.to_string().contains("personal"));
     }
 
     #[test]
     fn application_token_is_forbidden_and_told_so() {
-        let error = Caller::application(id("tenant"), id("app"))
-            .permission(Operation::CreateOrGet)
+        let error = Caller::application(id("tenant"), id("app"), "app", [scopes::READ_WRITE_ALL])
+            .delegated_permission(Operation::CreateOrGet)
             .unwrap_err();
         assert_eq!(error, Forbidden::ApplicationPermissions);
         assert!(error.to_string().contains("application permissions"));

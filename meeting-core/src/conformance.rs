@@ -30,6 +30,7 @@ use crate::model::{
     AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingCapability,
     MeetingParticipantInfo, MeetingParticipants, OnlineMeetingRole,
 };
+use crate::options::{JoinMeetingIdSettings, MeetingOptions, OnlineMeetingPresenters};
 use crate::{
     DateTimeOffset, ExternalId, MeetingId, MeetingKey, MeetingStore, OnlineMeeting, Outcome,
     TenantId, UserId,
@@ -175,7 +176,27 @@ pub fn sample_meeting(key: &MeetingKey, n: u64) -> OnlineMeeting {
         meeting_info: Some(extras(
             json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": "123"}),
         )),
+        join_meeting_id_settings: Some(JoinMeetingIdSettings {
+            is_passcode_required: true,
+            join_meeting_id: Some(sample_join_meeting_id(key, n)),
+            passcode: Some("Ab3xYz".to_owned()),
+            ..JoinMeetingIdSettings::default()
+        }),
+        meeting_options: Some(MeetingOptions {
+            allowed_presenters: OnlineMeetingPresenters::RoleIsPresenter,
+            meeting_spoken_language_tag: Some("ja-JP".to_owned()),
+            ..MeetingOptions::default()
+        }),
     }
+}
+
+/// A twelve-digit join id for `sample_meeting(key, n)`: distinct for
+/// distinct keys and `n`s (a collision would need 10^6 samples).
+pub fn sample_join_meeting_id(key: &MeetingKey, n: u64) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (key, n).hash(&mut hasher);
+    format!("{:012}", hasher.finish() % 1_000_000_000_000)
 }
 
 /// A builder that makes `sample_meeting(key, n)` with a fresh `n` per call and counts its calls.

@@ -64,6 +64,25 @@ pub(crate) fn thread_id(ids: &dyn IdSource) -> String {
     thread
 }
 
+/// A meeting id in Graph's current opaque form: the base64 of
+/// `1*<organizer id>*0**<thread id>`, as v1.0 answers carry them.
+pub(crate) fn opaque_meeting_id(organizer: &str, thread_id: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("1*{organizer}*0**{thread_id}"))
+}
+
+/// A six-character passcode of letters and digits, drawn from a fresh UUID.
+pub(crate) fn passcode(ids: &dyn IdSource) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut value = ids.uuid().as_u128();
+    (0..6)
+        .map(|_| {
+            let index = (value % ALPHABET.len() as u128) as usize;
+            value /= ALPHABET.len() as u128;
+            char::from(ALPHABET[index])
+        })
+        .collect()
+}
+
 /// What .NET's `HttpUtility.UrlEncode` leaves alone, as Graph's join URLs show.
 const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -167,6 +186,31 @@ mod tests {
             .unwrap();
         assert!(Uuid::parse_str(std::str::from_utf8(&decoded).unwrap()).is_ok());
         assert!(!opaque.ends_with('='));
+    }
+
+    #[test]
+    fn an_opaque_meeting_id_is_the_base64_of_graphs_composite_id() {
+        let id = opaque_meeting_id(
+            "d4a060b5-a8fc-450c-837b-750b2c280000",
+            "19:meeting_X@thread.v2",
+        );
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(&id)
+            .unwrap();
+        assert_eq!(
+            text,
+            b"1*d4a060b5-a8fc-450c-837b-750b2c280000*0**19:meeting_X@thread.v2"
+        );
+        assert!(id.starts_with("MSpk"), "{id}");
+    }
+
+    #[test]
+    fn a_passcode_has_six_letters_or_digits() {
+        let ids = crate::testing::SequentialIds::new();
+        let (a, b) = (passcode(&ids), passcode(&ids));
+        assert_eq!(a.len(), 6);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
     }
 
     #[test]

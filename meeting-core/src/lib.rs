@@ -19,6 +19,7 @@
 // Lets the derive's `::meeting_core::…` paths resolve inside this crate too.
 extern crate self as meeting_core;
 
+pub mod access;
 mod admin;
 mod caller;
 mod datetime;
@@ -27,6 +28,8 @@ mod generate;
 mod ids;
 pub mod model;
 pub mod odata;
+pub mod options;
+pub mod render;
 mod request;
 mod scan;
 mod service;

@@ -1,13 +1,16 @@
 //! Graph's `onlineMeeting` and its nested types, in the seed's member order.
 //!
-//! Every object type derives [`ODataType`](macro@crate::ODataType) and so writes
-//! its `@odata.type` first. Declared properties without a value are written as
+//! [`OnlineMeeting`] is the stored meeting: its serde form is what stores keep,
+//! and what both profiles render from ([`crate::render`]). Every object type
+//! derives [`ODataType`](macro@crate::ODataType) and so writes its
+//! `@odata.type` first. Declared properties without a value are written as
 //! `null`, empty collections as `[]`. `identitySet` and `identity` are open
 //! types: members this model does not declare are kept in `additional` and
 //! written back, verbatim and in order, after the declared ones.
 
 use crate::ids::{ExternalId, MeetingId};
 use crate::odata::ODataTag;
+use crate::options::{JoinMeetingIdSettings, MeetingOptions};
 use crate::DateTimeOffset;
 use meeting_derive::ODataType;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -55,6 +58,14 @@ pub struct OnlineMeeting {
     pub outer_meeting_auto_admitted_users: Option<AutoAdmittedUsers>,
     /// Always `null` here; kept verbatim when present.
     pub meeting_info: Option<AdditionalMembers>,
+    /// The number to join by and its passcode (v1.0). Absent on meetings
+    /// stored before they had one; never shown by `beta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_meeting_id_settings: Option<JoinMeetingIdSettings>,
+    /// The options the meeting policy gave the meeting at creation (v1.0).
+    /// Absent on meetings stored before: v1.0 shows Graph's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_options: Option<MeetingOptions>,
 }
 
 /// `microsoft.graph.meetingParticipants`.
@@ -240,6 +251,14 @@ impl OnlineMeeting {
         let meeting = OnlineMeeting::deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(meeting)
+    }
+
+    /// The meeting's join id, when it has one (v1.0-era meetings): unique
+    /// among a store's meetings.
+    pub fn join_meeting_id(&self) -> Option<&str> {
+        self.join_meeting_id_settings
+            .as_ref()
+            .and_then(|settings| settings.join_meeting_id.as_deref())
     }
 
     /// The organizer's identity as stored.

@@ -1,6 +1,7 @@
 //! The createOrGet service: the rules of spec sections 1 and 3 over a store.
 
-use crate::caller::{Caller, Forbidden, Operation};
+use crate::access::{AppAccessPolicy, Directory};
+use crate::caller::{Access, Caller, Forbidden, Operation};
 use crate::error::Error;
 use crate::generate::{self, Clock, IdSource, RandomIds, SystemClock};
 use crate::ids::{MeetingId, MeetingKey, TenantId, UserId};
@@ -8,8 +9,9 @@ use crate::model::{
     AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingParticipantInfo,
     MeetingParticipants, OnlineMeeting,
 };
+use crate::options::{JoinMeetingIdSettings, MeetingPolicy};
 use crate::request::{CreateOrGetRequest, InvalidRequest};
-use crate::store::{MeetingStore, Outcome};
+use crate::store::{MeetingStore, Outcome, StoreError};
 use crate::DateTimeOffset;
 use arc_swap::ArcSwap;
 use chrono::TimeDelta;
@@ -110,6 +112,12 @@ pub struct Settings {
     pub dial_in: Option<DialIn>,
     /// Give meetings a `videoTeleconferenceId`; without it the member is `null`.
     pub video_interop: bool,
+    /// The options new meetings get, and whether joining by id needs a passcode.
+    pub meeting_policy: MeetingPolicy,
+    /// Which applications may act for which users (v1.0 app-only callers).
+    pub app_access: AppAccessPolicy,
+    /// Organizers' display names and UPNs, when tokens do not carry them.
+    pub directory: Directory,
 }
 
 /// A configured dial-in.
@@ -134,6 +142,9 @@ impl Default for Settings {
             join_base_url: DEFAULT_JOIN_BASE_URL.to_owned(),
             dial_in: None,
             video_interop: false,
+            meeting_policy: MeetingPolicy::default(),
+            app_access: AppAccessPolicy::default(),
+            directory: Directory::default(),
         }
     }
 }
@@ -191,26 +202,50 @@ impl MeetingService {
         self.settings.load_full()
     }
 
-    /// Decides whether `caller` may do `operation` on `target`'s meetings: the
-    /// permission table (spec 1.2), then whether a `/users/{userId}` path
-    /// names the caller. The one place where access is decided; every
-    /// operation runs through what it returns, so an HTTP front can refuse a
-    /// caller (`403`) before it reads the body.
+    /// Decides whether `caller` may do `operation` on `target`'s meetings in
+    /// `profile`: the one place where access is decided. Every operation runs
+    /// through what it returns, so an HTTP front can refuse a caller (`403`)
+    /// before it reads the body.
+    ///
+    /// Delegated callers: the permission table (spec 1.2), and a
+    /// `/users/{userId}` path must name the caller. Application callers (v1.0
+    /// only, as Graph): `/users/{userId}` with an object id, the role the
+    /// operation needs, and an application access policy granting the app
+    /// that user; the user is then the organizer and the key's user.
     pub fn authorize<'a>(
         &'a self,
         caller: &'a Caller,
+        profile: Profile,
         target: Target<'_>,
         operation: Operation,
     ) -> Result<Authorized<'a>, Error> {
-        caller.permission(operation)?;
-        if let Target::User(user) = target {
-            if !caller.is_named_by(user) {
-                return Err(Forbidden::OtherUser.into());
+        let user = match (&caller.access, profile, target) {
+            (Access::Application { app_id, roles }, Profile::V1, target) => {
+                let Target::User(user) = target else {
+                    return Err(Forbidden::ApplicationOnMe.into());
+                };
+                Caller::application_permission(roles, operation)?;
+                let user = UserId::new(user).map_err(|_| Forbidden::NoAccessPolicy)?;
+                if !self.settings.load().app_access.allows(app_id, &user) {
+                    return Err(Forbidden::NoAccessPolicy.into());
+                }
+                user
             }
-        }
+            (_, _, target) => {
+                caller.delegated_permission(operation)?;
+                if let Target::User(user) = target {
+                    if !caller.is_named_by(user) {
+                        return Err(Forbidden::OtherUser.into());
+                    }
+                }
+                caller.user.clone()
+            }
+        };
         Ok(Authorized {
             service: self,
             caller,
+            user,
+            profile,
             operation,
         })
     }
@@ -223,8 +258,8 @@ impl MeetingService {
         profile: Profile,
         request: &CreateOrGetRequest,
     ) -> Result<Outcome, Error> {
-        self.authorize(caller, target, Operation::CreateOrGet)?
-            .create_or_get(profile, request)
+        self.authorize(caller, profile, target, Operation::CreateOrGet)?
+            .create_or_get(request)
             .await
     }
 
@@ -232,10 +267,11 @@ impl MeetingService {
     pub async fn get(
         &self,
         caller: &Caller,
+        profile: Profile,
         target: Target<'_>,
         id: &MeetingId,
     ) -> Result<Arc<OnlineMeeting>, Error> {
-        self.authorize(caller, target, Operation::Get)?
+        self.authorize(caller, profile, target, Operation::Get)?
             .get(id)
             .await
     }
@@ -244,10 +280,11 @@ impl MeetingService {
     pub async fn delete(
         &self,
         caller: &Caller,
+        profile: Profile,
         target: Target<'_>,
         id: &MeetingId,
     ) -> Result<(), Error> {
-        self.authorize(caller, target, Operation::Delete)?
+        self.authorize(caller, profile, target, Operation::Delete)?
             .delete(id)
             .await
     }
@@ -258,16 +295,38 @@ impl MeetingService {
     }
 
     /// A new meeting for `key`, with every server-generated member of spec section 3.
+    /// Stores the meeting `draft` describes under `key`, or finds the one
+    /// there. A new meeting's generated ids are random, so one may collide
+    /// with a stored meeting's (its `id`, or its `joinMeetingId` among 10^12):
+    /// the store refuses it as a conflict, and the meeting is built anew.
+    async fn store_new(&self, key: &MeetingKey, draft: &Draft<'_>) -> Result<Outcome, Error> {
+        const ATTEMPTS: usize = 4;
+        let mut attempt = 1;
+        loop {
+            match self
+                .store
+                .create_or_get(key, &|| self.build(key, draft))
+                .await
+            {
+                Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => attempt += 1,
+                outcome => return Ok(outcome?),
+            }
+        }
+    }
+
+    /// A new meeting for `key`, with every server-generated member: the
+    /// seed's (spec section 3) and v1.0's (join id, options from the meeting
+    /// policy). Its `id` takes the form of the profile it was created in.
     fn build(&self, key: &MeetingKey, draft: &Draft<'_>) -> OnlineMeeting {
         let ids = &*self.ids;
         let settings = self.settings.load();
-        let caller = draft.caller;
+        let (caller, user) = (draft.caller, draft.user);
         let thread_id = generate::thread_id(ids);
         let join_web_url = generate::join_web_url(
             &settings.join_base_url,
             &thread_id,
             caller.tenant.as_str(),
-            caller.user.as_str(),
+            user.as_str(),
         );
         let audio_conferencing = settings.dial_in.as_ref().map(|dial_in| {
             let conference_id = generate::digits(ids, 9);
@@ -278,19 +337,26 @@ impl MeetingService {
                 ..AudioConferencing::default()
             }
         });
+        // The directory knows the organizer best; a delegated token knows its own user.
+        let known = settings.directory.get(user);
+        let delegated = matches!(caller.access, Access::Delegated { .. });
+        let display_name = known
+            .and_then(|entry| entry.display_name.clone())
+            .or_else(|| delegated.then(|| caller.display_name.clone()).flatten());
+        let upn = known
+            .and_then(|entry| entry.upn.clone())
+            .or_else(|| delegated.then(|| caller.upn.clone()).flatten())
+            .or_else(|| draft.organizer_upn.map(str::to_owned));
         let organizer = MeetingParticipantInfo {
             identity: Some(IdentitySet {
                 user: Some(Identity {
                     tenant_id: Some(caller.tenant.as_str().to_owned()),
                     identity_provider: Some("AAD".to_owned()),
-                    ..Identity::user(caller.user.as_str(), caller.display_name.clone())
+                    ..Identity::user(user.as_str(), display_name)
                 }),
                 ..IdentitySet::default()
             }),
-            upn: caller
-                .upn
-                .clone()
-                .or_else(|| draft.organizer_upn.map(str::to_owned)),
+            upn,
             ..MeetingParticipantInfo::default()
         };
         let attendees = draft
@@ -309,6 +375,17 @@ impl MeetingService {
                 now.checked_add(TimeDelta::hours(1))
                     .unwrap_or(DateTimeOffset::MAX),
             ),
+        };
+        let policy = &settings.meeting_policy;
+        let join_meeting_id_settings = JoinMeetingIdSettings {
+            is_passcode_required: policy.is_passcode_required,
+            join_meeting_id: Some(generate::digits(ids, JOIN_MEETING_ID_DIGITS)),
+            passcode: policy.is_passcode_required.then(|| generate::passcode(ids)),
+            ..JoinMeetingIdSettings::default()
+        };
+        let id = match draft.profile {
+            Profile::Beta => MeetingId::new(format!("{user}_{thread_id}")),
+            Profile::V1 => MeetingId::new(generate::opaque_meeting_id(user.as_str(), &thread_id)),
         };
 
         OnlineMeeting {
@@ -329,16 +406,21 @@ impl MeetingService {
             audio_conferencing,
             chat_info: Some(ChatInfo {
                 message_id: Some("0".to_owned()),
-                ..ChatInfo::new(thread_id.clone())
+                ..ChatInfo::new(thread_id)
             }),
             video_teleconference_id: settings.video_interop.then(|| generate::digits(ids, 10)),
             external_id: key.external_id.clone(),
-            id: MeetingId::new(format!("{}_{thread_id}", caller.user)),
+            id,
             outer_meeting_auto_admitted_users: None,
             meeting_info: None,
+            join_meeting_id_settings: Some(join_meeting_id_settings),
+            meeting_options: Some(policy.options.clone()),
         }
     }
 }
+
+/// Digits of a `joinMeetingId`, as Teams gives them today.
+const JOIN_MEETING_ID_DIGITS: u32 = 12;
 
 /// Whose meetings a call acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -352,11 +434,14 @@ pub enum Target<'a> {
 /// A caller cleared by [`MeetingService::authorize`] for one operation; the
 /// only way to reach the store. An operation other than the one cleared is
 /// [`Forbidden::NotAuthorized`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 #[must_use = "an authorization does nothing until its operation runs"]
 pub struct Authorized<'a> {
     service: &'a MeetingService,
     caller: &'a Caller,
+    /// Whose meetings: the caller, or for an application the path's user.
+    user: UserId,
+    profile: Profile,
     operation: Operation,
 }
 
@@ -384,32 +469,29 @@ impl Authorized<'_> {
     /// Checks the request (400), then asks the store. An existing meeting is
     /// returned as stored; other request members are ignored unless
     /// [`Settings::strict`] is on.
-    pub async fn create_or_get(
-        &self,
-        profile: Profile,
-        request: &CreateOrGetRequest,
-    ) -> Result<Outcome, Error> {
+    pub async fn create_or_get(&self, request: &CreateOrGetRequest) -> Result<Outcome, Error> {
         self.require(Operation::CreateOrGet)?;
-        let (service, caller) = (self.service, self.caller);
+        let service = self.service;
         request.validate()?;
-        let organizer_upn = check_organizer(caller, request)?;
-        let schedule = profile.schedule(request.start_date_time, request.end_date_time)?;
+        let organizer_upn = check_organizer(&self.user, request)?;
+        let schedule = self
+            .profile
+            .schedule(request.start_date_time, request.end_date_time)?;
 
         let key = MeetingKey {
-            tenant: caller.tenant.clone(),
-            user: caller.user.clone(),
+            tenant: self.caller.tenant.clone(),
+            user: self.user.clone(),
             external_id: request.external_id.clone(),
         };
         let draft = Draft {
-            caller,
+            caller: self.caller,
+            user: &self.user,
+            profile: self.profile,
             request,
             organizer_upn,
             schedule,
         };
-        let outcome = service
-            .store
-            .create_or_get(&key, &|| service.build(&key, &draft))
-            .await?;
+        let outcome = service.store_new(&key, &draft).await?;
         if service.settings.load().strict {
             if let Outcome::Existing(stored) = &outcome {
                 let members = mismatches(request, stored);
@@ -439,7 +521,7 @@ impl Authorized<'_> {
     }
 
     async fn owned_meeting(&self, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
-        let caller = self.caller;
+        let (caller, user) = (self.caller, &self.user);
         let meeting = self.service.store.get(id).await?.ok_or(Error::NotFound)?;
         // Compared as ids: a meeting stored before GUIDs were held in one form still matches.
         let owned = meeting.organizer_identity().is_some_and(|organizer| {
@@ -448,7 +530,7 @@ impl Authorized<'_> {
                 .as_deref()
                 .and_then(|id| UserId::new(id).ok())
                 .as_ref()
-                == Some(&caller.user)
+                == Some(user)
                 && organizer
                     .tenant_id
                     .as_deref()
@@ -467,15 +549,19 @@ impl Authorized<'_> {
 /// What a new meeting takes from the call.
 struct Draft<'a> {
     caller: &'a Caller,
+    /// The organizer.
+    user: &'a UserId,
+    profile: Profile,
     request: &'a CreateOrGetRequest,
     organizer_upn: Option<&'a str>,
     schedule: Schedule,
 }
 
-/// The organizer is always the caller: a request naming another user id is
-/// refused. Returns the request's organizer UPN, used when the token has none.
+/// The organizer is always the user the call acts for: a request naming
+/// another user id is refused. Returns the request's organizer UPN, used when
+/// neither the directory nor the token has one.
 fn check_organizer<'r>(
-    caller: &Caller,
+    user: &UserId,
     request: &'r CreateOrGetRequest,
 ) -> Result<Option<&'r str>, InvalidRequest> {
     let Some(organizer) = request
@@ -491,7 +577,7 @@ fn check_organizer<'r>(
         .and_then(|identity| identity.user.as_ref())
         .and_then(|user| user.id.as_deref());
     if let Some(id) = named {
-        if UserId::new(id).ok().as_ref() != Some(&caller.user) {
+        if UserId::new(id).ok().as_ref() != Some(user) {
             return Err(InvalidRequest::member(
                 "participants.organizer.identity.user.id",
                 format_args!(

@@ -179,6 +179,9 @@ struct Claims {
     scp: Option<String>,
     roles: Option<Vec<String>>,
     idtyp: Option<String>,
+    /// The calling application: `azp` in v2 tokens, `appid` in v1.
+    azp: Option<String>,
+    appid: Option<String>,
     name: Option<String>,
     upn: Option<String>,
     preferred_username: Option<String>,
@@ -462,7 +465,9 @@ fn caller_of(claims: Claims) -> Result<Caller, TokenError> {
     let app_only = claims.idtyp.as_deref() == Some("app")
         || (claims.roles.as_ref().is_some_and(|r| !r.is_empty()) && scopes.is_empty());
     let mut caller = if app_only {
-        Caller::application(tenant, user)
+        // Without either, no access policy can name the application: 403 later.
+        let app = claims.azp.or(claims.appid).unwrap_or_default();
+        Caller::application(tenant, user, app, claims.roles.unwrap_or_default())
     } else {
         Caller::delegated(tenant, user, scopes)
     };
@@ -495,6 +500,8 @@ pub struct TokenSpec {
     pub scopes: Vec<String>,
     /// An app-only token (`idtyp: app`, `roles`, no `scp`).
     pub app: bool,
+    /// `azp`: the calling application's id (for app-only tokens).
+    pub app_id: Option<String>,
     /// `aud`.
     pub audience: String,
     /// From now to `exp`.
@@ -512,8 +519,21 @@ impl TokenSpec {
             upn: None,
             scopes: vec![scopes::READ_WRITE.to_owned()],
             app: false,
+            app_id: None,
             audience: GRAPH_AUDIENCES[0].to_owned(),
             lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// An app-only token of application `app_id` with `OnlineMeetings.ReadWrite.All`;
+    /// its `oid` (the application's service principal) is `app_id` too.
+    pub fn application(tenant: impl Into<String>, app_id: impl Into<String>) -> Self {
+        let app_id = app_id.into();
+        TokenSpec {
+            scopes: vec![scopes::READ_WRITE_ALL.to_owned()],
+            app: true,
+            app_id: Some(app_id.clone()),
+            ..TokenSpec::delegated(tenant, app_id)
         }
     }
 }
@@ -533,6 +553,8 @@ struct MintedClaims<'a> {
     roles: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idtyp: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    azp: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -556,6 +578,7 @@ pub fn mint_hs256(secret: &[u8], spec: &TokenSpec) -> Result<String, jsonwebtoke
         scp: (!spec.app).then(|| spec.scopes.join(" ")),
         roles: spec.app.then_some(spec.scopes.as_slice()),
         idtyp: spec.app.then_some("app"),
+        azp: spec.app_id.as_deref(),
         name: spec.name.as_deref(),
         upn: spec.upn.as_deref(),
     };
@@ -623,14 +646,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_app_only_token_becomes_an_application_caller() {
-        let mut spec = TokenSpec::delegated("t", "app");
-        spec.app = true;
+    async fn an_app_only_token_becomes_an_application_caller_named_by_azp_or_appid() {
+        let spec = TokenSpec::application("t", "app-1");
         let caller = verifier()
             .verify(&mint_hs256(SECRET, &spec).unwrap())
             .await
             .unwrap();
-        assert_eq!(caller.access, meeting_core::Access::Application);
+        assert_eq!(
+            caller.access,
+            meeting_core::Access::Application {
+                app_id: "app-1".into(),
+                roles: vec![scopes::READ_WRITE_ALL.into()]
+            }
+        );
+        // A v1 token names its application by `appid`.
+        let v1 = token_with(json!({"idtyp": "app", "roles": ["r"], "appid": "app-2", "scp": null}));
+        let caller = verifier().verify(&v1).await.unwrap();
+        assert!(
+            matches!(&caller.access, meeting_core::Access::Application { app_id, .. } if app_id == "app-2"),
+            "{caller:?}"
+        );
+        // Neither: an application no policy can name.
+        let none = token_with(json!({"idtyp": "app", "roles": ["r"], "scp": null}));
+        let caller = verifier().verify(&none).await.unwrap();
+        assert!(
+            matches!(&caller.access, meeting_core::Access::Application { app_id, .. } if app_id.is_empty()),
+            "{caller:?}"
+        );
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
+use meeting_core::render::view;
 use meeting_core::{
     Caller, CreateOrGetRequest, MeetingId, OnlineMeeting, Operation, Profile, Target,
 };
@@ -58,8 +59,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                     },
                 )
                 .delete(
-                    |state: State<Arc<AppState>>, caller: Authenticated, Path(id): Path<String>| {
-                        delete_meeting(state, caller, None, id)
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path(id): Path<String>| {
+                        delete_meeting(state, profile, caller, None, id)
                     },
                 ),
             )
@@ -73,10 +76,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                     },
                 )
                 .delete(
-                    |state: State<Arc<AppState>>,
-                     caller: Authenticated,
-                     Path((user, id)): Path<(String, String)>| {
-                        delete_meeting(state, caller, Some(user), id)
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path((user, id)): Path<(String, String)>| {
+                        delete_meeting(state, profile, caller, Some(user), id)
                     },
                 ),
             );
@@ -144,10 +147,12 @@ async fn create_or_get(
     request: Request,
 ) -> Result<Response, ApiError> {
     // Access is decided before the body is read (spec section 6: 403 before 413, 415, 400).
-    let authorized =
-        state
-            .service
-            .authorize(&caller, target(user.as_deref()), Operation::CreateOrGet)?;
+    let authorized = state.service.authorize(
+        &caller,
+        profile,
+        target(user.as_deref()),
+        Operation::CreateOrGet,
+    )?;
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let body = read_body(&headers, body).await?;
@@ -159,7 +164,7 @@ async fn create_or_get(
     }
     let request = CreateOrGetRequest::from_json(&body)
         .map_err(|invalid| ApiError::new(ErrorCode::BadRequest, invalid.message()))?;
-    let outcome = authorized.create_or_get(profile, &request).await?;
+    let outcome = authorized.create_or_get(&request).await?;
     let status = match profile {
         Profile::V1 if outcome.is_created() => StatusCode::CREATED,
         _ => StatusCode::OK,
@@ -176,20 +181,31 @@ async fn get_meeting(
 ) -> Result<Response, ApiError> {
     let meeting = state
         .service
-        .get(&caller, target(user.as_deref()), &MeetingId::new(id))
+        .get(
+            &caller,
+            profile,
+            target(user.as_deref()),
+            &MeetingId::new(id),
+        )
         .await?;
     meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)
 }
 
 async fn delete_meeting(
     State(state): State<Arc<AppState>>,
+    profile: Profile,
     Authenticated(caller): Authenticated,
     user: Option<String>,
     id: String,
 ) -> Result<StatusCode, ApiError> {
     state
         .service
-        .delete(&caller, target(user.as_deref()), &MeetingId::new(id))
+        .delete(
+            &caller,
+            profile,
+            target(user.as_deref()),
+            &MeetingId::new(id),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -331,7 +347,7 @@ fn render_meeting(
     body.extend_from_slice(br#"{"@odata.context":"#);
     body.extend_from_slice(&context_json);
     let meeting_start = body.len();
-    serde_json::to_writer(&mut body, meeting).map_err(ApiError::internal)?;
+    serde_json::to_writer(&mut body, &view(meeting, profile)).map_err(ApiError::internal)?;
     match body.get_mut(meeting_start) {
         Some(brace @ b'{') => *brace = b',',
         _ => {

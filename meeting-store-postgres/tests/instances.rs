@@ -71,7 +71,12 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
         // Each instance finds that very meeting.
         for service in &services {
             let stored = service
-                .get(&caller, meeting_core::Target::Me, first)
+                .get(
+                    &caller,
+                    meeting_core::Profile::Beta,
+                    meeting_core::Target::Me,
+                    first,
+                )
                 .await
                 .unwrap();
             assert_eq!(&stored.id, first);

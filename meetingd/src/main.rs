@@ -5,6 +5,8 @@
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use meeting_core::access::{AppAccessPolicy, Directory};
+use meeting_core::options::MeetingPolicy;
 use meeting_core::{
     DialIn, MeetingService, MeetingStore, Settings, DEFAULT_DIALIN_BASE_URL, DEFAULT_JOIN_BASE_URL,
 };
@@ -19,6 +21,7 @@ use meeting_http::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
 };
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,6 +125,36 @@ struct ServeArgs {
     /// Base of `joinWebUrl`.
     #[arg(long, env = "MEETINGD_JOIN_BASE_URL", default_value = DEFAULT_JOIN_BASE_URL)]
     join_base_url: String,
+    /// Let application APP_ID act for these users (object ids) on
+    /// /v1.0/users/{userId}/…: `APP_ID=OID[,OID…]`, or `APP_ID=*` for every
+    /// user (repeat, one application each time). Without one, app-only tokens
+    /// get 403 "No Application Access Policy found for this app.".
+    #[arg(
+        long = "app-access-policy",
+        value_name = "APP_ID=OIDS",
+        env = "MEETINGD_APP_ACCESS_POLICY",
+        value_delimiter = ';'
+    )]
+    app_access_policy: Vec<String>,
+    /// A JSON file of users, `{"<object id>": {"displayName": "…", "upn": "…"}}`:
+    /// where organizers' names come from when a token has none (app-only tokens).
+    #[arg(long, env = "MEETINGD_DIRECTORY", value_name = "FILE")]
+    directory: Option<PathBuf>,
+    /// A JSON file of the meeting policy: new meetings' options by their Graph
+    /// names (`allowedPresenters`, `lobbyBypassSettings`, …) and
+    /// `isPasscodeRequired`; unnamed options keep Graph's defaults.
+    #[arg(long, env = "MEETINGD_MEETING_POLICY", value_name = "FILE")]
+    meeting_policy: Option<PathBuf>,
+    /// One meeting option, over the policy file: `NAME=JSON`, such as
+    /// `allowedPresenters="organizer"` or `lobbyBypassSettings.scope="everyone"`
+    /// or `isPasscodeRequired=true` (repeat).
+    #[arg(
+        long = "meeting-option",
+        value_name = "NAME=JSON",
+        env = "MEETINGD_MEETING_OPTION",
+        value_delimiter = ';'
+    )]
+    meeting_options: Vec<String>,
     /// Longest a request may take, in seconds (1 to 86400), body upload included.
     #[arg(long, env = "MEETINGD_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = seconds())]
     request_timeout: u64,
@@ -163,9 +196,10 @@ fn seconds() -> impl clap::builder::TypedValueParser<Value = u64> {
 
 #[derive(Args)]
 struct TokenArgs {
-    /// The user's object id (`oid`).
-    #[arg(long, env = "MEETINGD_TOKEN_USER")]
-    user: String,
+    /// The user's object id (`oid`); for an app-only token, the
+    /// application's service principal (default: the application id).
+    #[arg(long, env = "MEETINGD_TOKEN_USER", required_unless_present = "app")]
+    user: Option<String>,
     /// The tenant id (`tid`).
     #[arg(long, env = "MEETINGD_TOKEN_TENANT")]
     tenant: String,
@@ -175,16 +209,25 @@ struct TokenArgs {
     /// User principal name (`upn`).
     #[arg(long, env = "MEETINGD_TOKEN_UPN")]
     upn: Option<String>,
-    /// Scopes (`scp`), or roles with `--app` (repeat, or space-separated).
+    /// Delegated scopes (`scp`; repeat, or space-separated).
     #[arg(
         long,
         env = "MEETINGD_TOKEN_SCOPE",
-        default_value = "OnlineMeetings.ReadWrite"
+        default_value = "OnlineMeetings.ReadWrite",
+        conflicts_with = "app"
     )]
     scope: Vec<String>,
-    /// An app-only token (`idtyp: app`, `roles`).
-    #[arg(long, env = "MEETINGD_TOKEN_APP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
-    app: bool,
+    /// An app-only token of this application id (`azp`; `idtyp: app`).
+    #[arg(long, env = "MEETINGD_TOKEN_APP", value_name = "APP_ID")]
+    app: Option<String>,
+    /// The application's roles, with --app (repeat, or space-separated).
+    #[arg(
+        long,
+        env = "MEETINGD_TOKEN_ROLES",
+        default_value = "OnlineMeetings.ReadWrite.All",
+        requires = "app"
+    )]
+    roles: Vec<String>,
     /// The secret `meetingd serve` verifies with (at least 32 bytes).
     #[arg(long, env = "MEETINGD_JWT_HS256_SECRET", hide_env_values = true)]
     jwt_hs256_secret: String,
@@ -231,22 +274,62 @@ fn init_logging(filter: &str, format: LogFormat) {
     };
 }
 
+/// The meeting policy: the file's, then each `--meeting-option` over it.
+fn meeting_policy(args: &ServeArgs) -> Result<MeetingPolicy, String> {
+    let mut policy = match &args.meeting_policy {
+        Some(path) => MeetingPolicy::from_json(&read_file(path)?)
+            .map_err(|e| format!("--meeting-policy {}: {e}", path.display()))?,
+        None => MeetingPolicy::default(),
+    };
+    for option in &args.meeting_options {
+        let (name, value) = option
+            .split_once('=')
+            .ok_or_else(|| format!("--meeting-option {option:?}: expected NAME=JSON"))?;
+        let value = serde_json::from_str(value)
+            .map_err(|e| format!("--meeting-option {option:?}: the value is not JSON: {e}"))?;
+        policy
+            .set(name.trim(), value)
+            .map_err(|e| format!("--meeting-option {option:?}: {e}"))?;
+    }
+    Ok(policy)
+}
+
+fn app_access(specs: &[String]) -> Result<AppAccessPolicy, String> {
+    let mut policy = AppAccessPolicy::default();
+    for spec in specs {
+        policy
+            .grant_spec(spec)
+            .map_err(|e| format!("--app-access-policy {e}"))?;
+    }
+    Ok(policy)
+}
+
+fn read_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 fn token(args: TokenArgs) -> Result<(), String> {
     // The same check as `serve`: a token no server would accept is no use.
     TokenVerifier::hs256(args.jwt_hs256_secret.as_bytes()).map_err(|e| e.to_string())?;
+    let words = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(str::to_owned)
+            .collect()
+    };
+    let user = args.user.or_else(|| args.app.clone()).unwrap_or_default();
     let spec = TokenSpec {
         tenant: args.tenant,
         issuer: None,
-        user: args.user,
+        user,
         name: args.name,
         upn: args.upn,
-        scopes: args
-            .scope
-            .iter()
-            .flat_map(|s| s.split_whitespace())
-            .map(str::to_owned)
-            .collect(),
-        app: args.app,
+        scopes: match &args.app {
+            Some(_) => words(&args.roles),
+            None => words(&args.scope),
+        },
+        app: args.app.is_some(),
+        app_id: args.app,
         audience: args
             .audience
             .into_iter()
@@ -333,6 +416,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             base_url: args.dialin_base_url.clone(),
         }),
         video_interop: args.video_interop,
+        meeting_policy: meeting_policy(&args)?,
+        app_access: app_access(&args.app_access_policy)?,
+        directory: match &args.directory {
+            Some(path) => Directory::from_json(&read_file(path)?)
+                .map_err(|e| format!("--directory {}: {e}", path.display()))?,
+            None => Directory::default(),
+        },
     };
     let service = MeetingService::new(store).with_settings(settings);
     let config = HttpConfig::new(public_base_url.clone(), verifier)

@@ -201,7 +201,12 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
         assert!(line.contains(field), "{field} in {line}");
     }
     assert!(!log.contains(&user), "the token never reaches the log");
-    let app = mint(&["--user", USER, "--tenant", TENANT, "--app"]);
+    let app = mint(&[
+        "--tenant",
+        TENANT,
+        "--app",
+        "11111111-2222-3333-4444-555555555555",
+    ]);
     let reply = daemon
         .create_or_get("v1.0", &app, r#"{"externalId":"minted"}"#)
         .await;

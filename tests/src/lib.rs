@@ -5,6 +5,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub mod errors;
+pub mod graph_types;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "postgres")]

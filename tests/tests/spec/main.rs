@@ -75,9 +75,11 @@ pub async fn create(service: &MeetingService, json: &str) -> Outcome {
         .unwrap_or_else(|error| panic!("createOrGet succeeds, but: {error}"))
 }
 
-/// The meeting as JSON, member order kept (serde_json's `preserve_order`).
+/// The meeting as the `beta` profile (the seed's shape) shows it, member
+/// order kept (serde_json's `preserve_order`).
 pub fn to_value(meeting: &OnlineMeeting) -> Value {
-    serde_json::from_str(&serde_json::to_string(meeting).unwrap()).unwrap()
+    let view = meeting_core::render::view(meeting, Profile::Beta);
+    serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap()
 }
 
 /// The 400 a body gets, with the member it names.

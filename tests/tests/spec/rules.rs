@@ -105,12 +105,22 @@ async fn deleting_a_meeting_frees_its_key_for_a_new_meeting_with_a_new_id() {
     let service = service();
     let first = create(&service, KEYED).await.into_meeting();
     service
-        .delete(&caller(), meeting_core::Target::Me, &first.id)
+        .delete(
+            &caller(),
+            meeting_core::Profile::Beta,
+            meeting_core::Target::Me,
+            &first.id,
+        )
         .await
         .unwrap();
     assert!(matches!(
         service
-            .get(&caller(), meeting_core::Target::Me, &first.id)
+            .get(
+                &caller(),
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &first.id
+            )
             .await,
         Err(Error::NotFound)
     ));
@@ -236,7 +246,12 @@ async fn personal_microsoft_account_is_forbidden_with_a_message_saying_so() {
 
 #[tokio::test]
 async fn application_token_is_forbidden_with_a_message_saying_so() {
-    let caller = Caller::application(TENANT.parse().unwrap(), "app-principal".parse().unwrap());
+    let caller = Caller::application(
+        TENANT.parse().unwrap(),
+        "app-principal".parse().unwrap(),
+        "app-id",
+        [meeting_core::scopes::READ_WRITE_ALL],
+    );
     let error = call(&service(), &caller, Profile::Beta, KEYED)
         .await
         .unwrap_err();
@@ -251,7 +266,12 @@ async fn application_token_is_forbidden_with_a_message_saying_so() {
 
 #[tokio::test]
 async fn permission_is_checked_before_the_request_is_validated() {
-    let caller = Caller::application(TENANT.parse().unwrap(), "app-principal".parse().unwrap());
+    let caller = Caller::application(
+        TENANT.parse().unwrap(),
+        "app-principal".parse().unwrap(),
+        "app-id",
+        [meeting_core::scopes::READ_WRITE_ALL],
+    );
     let invalid = meeting_core::CreateOrGetRequest {
         subject: Some("x".repeat(2000)),
         ..meeting_core::CreateOrGetRequest::new(meeting_core::ExternalId::new("k").unwrap())
@@ -343,7 +363,12 @@ async fn get_returns_the_callers_meeting() {
     );
     assert_eq!(
         service
-            .get(&reader, meeting_core::Target::Me, &created.id)
+            .get(
+                &reader,
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await
             .unwrap(),
         created
@@ -357,13 +382,23 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     let other = caller_for(TENANT, OTHER_USER);
     assert!(matches!(
         service
-            .get(&other, meeting_core::Target::Me, &created.id)
+            .get(
+                &other,
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
         service
-            .delete(&other, meeting_core::Target::Me, &created.id)
+            .delete(
+                &other,
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await,
         Err(Error::NotFound)
     ));
@@ -372,6 +407,7 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
         service
             .get(
                 &same_user_other_tenant,
+                meeting_core::Profile::Beta,
                 meeting_core::Target::Me,
                 &created.id
             )
@@ -380,7 +416,12 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     ));
     assert!(
         service
-            .get(&caller(), meeting_core::Target::Me, &created.id)
+            .get(
+                &caller(),
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await
             .is_ok(),
         "the meeting survives"
@@ -388,7 +429,12 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     let unknown = MeetingId::new("nobody_19:none@thread.v2");
     assert!(matches!(
         service
-            .get(&caller(), meeting_core::Target::Me, &unknown)
+            .get(
+                &caller(),
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &unknown
+            )
             .await,
         Err(Error::NotFound)
     ));
@@ -405,7 +451,12 @@ async fn delete_needs_read_write_and_get_needs_read() {
     );
     assert!(matches!(
         service
-            .delete(&reader, meeting_core::Target::Me, &created.id)
+            .delete(
+                &reader,
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await,
         Err(Error::Forbidden(_))
     ));
@@ -416,7 +467,12 @@ async fn delete_needs_read_write_and_get_needs_read() {
     );
     assert!(matches!(
         service
-            .get(&nobody, meeting_core::Target::Me, &created.id)
+            .get(
+                &nobody,
+                meeting_core::Profile::Beta,
+                meeting_core::Target::Me,
+                &created.id
+            )
             .await,
         Err(Error::Forbidden(_))
     ));
@@ -458,7 +514,12 @@ async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
         .await
         .into_meeting();
     let for_get = service
-        .authorize(&caller, Target::Me, Operation::Get)
+        .authorize(
+            &caller,
+            meeting_core::Profile::Beta,
+            Target::Me,
+            Operation::Get,
+        )
         .unwrap();
     assert_eq!(for_get.get(&created.id).await.unwrap().id, created.id);
     let error = for_get.delete(&created.id).await.unwrap_err();
@@ -473,7 +534,15 @@ async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
         "{error:?}"
     );
     // Nothing was deleted.
-    assert!(service.get(&caller, Target::Me, &created.id).await.is_ok());
+    assert!(service
+        .get(
+            &caller,
+            meeting_core::Profile::Beta,
+            Target::Me,
+            &created.id
+        )
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
