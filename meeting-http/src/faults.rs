@@ -13,7 +13,7 @@
 //! | `delay` | `250ms`, `2s` (at most a day) | `0ms` |
 //! | `when` | `before` (the call never reaches the store), `after-commit` (the call runs, then its success is replaced) | `before` |
 //! | `rate` | `0` to `1`: the chance that a call is hit | `1` |
-//! | `nth` | `N` ≥ 1: only the Nth matching call (counted from when the rule was set) | |
+//! | `nth` | `N` ≥ 1: only the Nth matching call (counted from when the rule was added) | |
 //! | `retry-after` | seconds for `Retry-After` | `5` on `429` and `503`, none on `504` |
 //!
 //! A rule needs `status` or `delay`, and takes `rate` or `nth`, not both.
@@ -284,9 +284,11 @@ impl FromStr for FaultRule {
                         ))
                     }
                 },
-                _ => return fail(format!(
+                _ => {
+                    return fail(format!(
                     "unknown key `{key}`; use route, status, delay, when, rate, nth or retry-after"
-                )),
+                ))
+                }
             }
         }
         match rule.problem() {
@@ -414,11 +416,26 @@ impl Faults {
         Ok(())
     }
 
-    /// Adds a rule after the others, keeping the seed; counters start again from zero.
+    /// Adds a rule after the others, keeping the seed and the others' counts
+    /// (a rule's `nth` counts calls from when it was added).
     pub fn add(&self, rule: FaultRule) -> Result<(), FaultError> {
-        let mut plan = self.plan();
+        rule.validate()?;
+        let old = self.0.load_full();
+        let mut plan = old.plan.clone();
         plan.rules.push(rule);
-        self.set(plan)
+        let active = Active::new(plan);
+        for (i, (matched, injected)) in old.matched.iter().zip(&old.injected).enumerate() {
+            active.matched[i].store(matched.load(Ordering::Relaxed), Ordering::Relaxed);
+            active.injected[i].store(injected.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        tracing::info!(
+            seed = active.plan.seed,
+            before = %describe(&old.plan.rules),
+            after = %describe(&active.plan.rules),
+            "faults changed"
+        );
+        self.0.store(Arc::new(active));
+        Ok(())
     }
 
     /// Removes every rule, keeping the seed.
@@ -652,6 +669,23 @@ mod tests {
         assert_eq!(hits, [false, true, false, false]);
         let stats = faults.stats();
         assert_eq!((stats[0].matched, stats[0].injected), (4, 1));
+    }
+
+    #[test]
+    fn adding_a_rule_keeps_the_counts_of_the_others() {
+        let faults = Faults::default();
+        faults.add("status=503,nth=1".parse().unwrap()).unwrap();
+        assert!(faults.decide(FaultRoute::Get).is_some());
+        faults.add("status=429,nth=1".parse().unwrap()).unwrap();
+        let (index, _, _) = faults.decide(FaultRoute::Get).unwrap();
+        assert_eq!(index, 1, "the first rule already hit its first call");
+        assert!(faults.decide(FaultRoute::Get).is_none());
+        let counts: Vec<(u64, u64)> = faults
+            .stats()
+            .iter()
+            .map(|s| (s.matched, s.injected))
+            .collect();
+        assert_eq!(counts, [(3, 1), (2, 1)]);
     }
 
     #[test]
