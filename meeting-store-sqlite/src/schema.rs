@@ -3,9 +3,8 @@
 //! Migrations are data: [`MIGRATIONS`]`[n]` takes the schema from version `n` to
 //! `n + 1`, and the version reached is recorded in the database header
 //! (`PRAGMA user_version`). This is rusqlite_migration's design without the crate:
-//! its current releases need Rust 1.95 and pin their own rusqlite, and a refusal
-//! must happen before the first write, which is easiest to guarantee when the
-//! check and the migration are in this file.
+//! a refusal must happen before the first write, which is easiest to guarantee
+//! when the check and the migration are in this file.
 
 use crate::error::{is_unwritable, Error};
 use crate::options::SqliteOptions;
