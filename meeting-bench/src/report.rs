@@ -251,7 +251,7 @@ pub enum Target {
     MinThroughputRatio(f64),
 }
 
-/// The targets of issue 6, by group and function id prefix.
+/// The performance targets (BENCHMARKS.md, *Targets*), by group and function id prefix.
 pub const TARGETS: &[(&str, &str, Target)] = &[
     ("annotation_serialize", "derive", Target::MaxRatio(1.05)),
     ("annotation_parse", "derive", Target::MaxRatio(1.10)),

@@ -212,7 +212,7 @@ fn hit(c: &mut Criterion) {
         })
     });
     store_hit(&mut group, "store_create_or_get", &runtime, &store, SMALL);
-    // Every hit parses its row, as the store did before it kept parsed meetings.
+    // Every hit parses its row: what the parsed-meeting cache saves.
     let unparsed = SqliteOptions {
         parsed_cache_bytes: 0,
         ..SqliteOptions::default()

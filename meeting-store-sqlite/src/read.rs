@@ -113,7 +113,7 @@ pub(crate) fn by_id(
 ///
 /// A hit reads its row's text anyway; when the text is byte for byte the one a
 /// cached meeting was parsed from (or serialized to, for a create), that meeting
-/// is the row's, and the parse (three quarters of a raw hit's cost) is skipped.
+/// is the row's, and the parse (most of a raw hit's cost) is skipped.
 /// Comparing the text rather than trusting the id keeps the cache right
 /// whatever else writes the file: another process, or a meeting deleted and
 /// made again under a reused id (deterministic ids in tests).
