@@ -149,7 +149,7 @@ pub struct V1Meeting<'a> {
     allow_whiteboard: bool,
     audio_conferencing: Option<V1AudioConferencing<'a>>,
     broadcast_settings: Option<()>,
-    chat_info: &'a Option<ChatInfo>,
+    chat_info: Option<V1ChatInfo<'a>>,
     chat_restrictions: &'a ChatRestrictions,
     cloud_video_interop_info: Option<CloudVideoInteropInfo<'a>>,
     creation_date_time: Zulu,
@@ -203,7 +203,12 @@ impl<'a> V1Meeting<'a> {
             allow_whiteboard: options.allow_whiteboard,
             audio_conferencing: m.audio_conferencing.as_ref().map(V1AudioConferencing::new),
             broadcast_settings: None,
-            chat_info: &m.chat_info,
+            chat_info: m.chat_info.as_ref().map(|chat| V1ChatInfo {
+                odata_type: ODataTag::new(),
+                message_id: chat.message_id.as_deref(),
+                reply_chain_message_id: chat.reply_chain_message_id.as_deref(),
+                thread_id: chat.thread_id.as_deref(),
+            }),
             chat_restrictions: &options.chat_restrictions,
             cloud_video_interop_info: m.video_teleconference_id.as_deref().map(|id| {
                 CloudVideoInteropInfo {
@@ -272,6 +277,18 @@ impl<'a> V1AudioConferencing<'a> {
             toll_numbers: audio.toll_number.as_deref().into_iter().collect(),
         }
     }
+}
+
+/// v1.0's `chatInfo`: every member written.
+#[derive(ODataType, Debug, Serialize)]
+#[odata(name = "microsoft.graph.chatInfo")]
+#[serde(rename_all = "camelCase")]
+struct V1ChatInfo<'a> {
+    #[serde(rename = "@odata.type")]
+    odata_type: ODataTag<Self>,
+    message_id: Option<&'a str>,
+    reply_chain_message_id: Option<&'a str>,
+    thread_id: Option<&'a str>,
 }
 
 /// `microsoft.graph.cloudVideoInteropInfo`, when video interop is on.

@@ -51,8 +51,8 @@ pub use server::{
 
 use admin::AdminToken;
 use auth::TokenVerifier;
-use faults::Faults;
 use axum::Router;
+use faults::Faults;
 use meeting_core::MeetingService;
 use std::sync::Arc;
 use std::time::Duration;

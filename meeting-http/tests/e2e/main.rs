@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server listening on 127.0.0.1, a real HTTP client.
 
 mod errors;
+mod graph_today;
 mod meetings;
 mod properties;
 mod resilience;
