@@ -87,6 +87,9 @@ macro_rules! store_conformance {
             unknown_id_and_key_find_nothing,
             every_field_round_trips,
             an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free,
+            list_pages_through_every_meeting_in_id_byte_order,
+            count_counts_the_stored_meetings,
+            clear_deletes_every_meeting_and_frees_every_key,
         );
     };
     ($factory:expr) => {
@@ -491,4 +494,107 @@ pub async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free
     let later = create(&*store, &second, 2).await;
     assert!(later.is_created(), "the refused key creates with a free id");
     assert_ne!(later.meeting().id, stored.id);
+}
+
+/// Seven meetings under users whose ids sort differently by bytes and by
+/// locale (`Z` < `a` < `ü` in UTF-8), created out of order.
+async fn seven_meetings(store: &dyn MeetingStore) -> Vec<MeetingId> {
+    let mut ids = Vec::new();
+    for (n, user) in [
+        "ü-user", "a-user", "Z-user", "a-user", "m-user", "Z-user", "ü-user",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let key = key("tenant", user, &format!("listed-{n}"));
+        ids.push(
+            create(store, &key, n as u64)
+                .await
+                .into_meeting()
+                .id
+                .clone(),
+        );
+    }
+    ids.sort_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));
+    ids
+}
+
+/// `list` pages through every stored meeting once, in ascending order of id
+/// compared as UTF-8 bytes, from after any id (stored or not), each page at
+/// most its limit.
+pub async fn list_pages_through_every_meeting_in_id_byte_order(store: Arc<dyn MeetingStore>) {
+    assert!(
+        store.list(None, 10).await.unwrap().is_empty(),
+        "empty store"
+    );
+    let expected = seven_meetings(&*store).await;
+
+    let mut listed = Vec::new();
+    let mut sizes = Vec::new();
+    let mut after: Option<MeetingId> = None;
+    loop {
+        let page = store.list(after.as_ref(), 3).await.unwrap();
+        sizes.push(page.len());
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        listed.extend(page.iter().map(|meeting| meeting.id.clone()));
+    }
+    assert_eq!(listed, expected, "every meeting once, in byte order");
+    assert_eq!(sizes, [3, 3, 1, 0]);
+
+    let whole = store.list(None, 100).await.unwrap();
+    let first = whole.first().unwrap();
+    let key = key("tenant", "ü-user", "listed-0");
+    assert_eq!(
+        **first,
+        *store.get(&first.id).await.unwrap().unwrap(),
+        "as stored"
+    );
+    assert!(whole
+        .iter()
+        .any(|meeting| **meeting == sample_meeting(&key, 0)));
+
+    // After an id that is not stored: the ids above it.
+    let between = MeetingId::new(format!("{}!", expected[2]));
+    let rest: Vec<MeetingId> = store
+        .list(Some(&between), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|meeting| meeting.id.clone())
+        .collect();
+    assert_eq!(rest, expected[3..]);
+    assert!(store.list(expected.last(), 100).await.unwrap().is_empty());
+    assert!(store.list(None, 0).await.unwrap().is_empty(), "limit 0");
+}
+
+/// `count` is the number of meetings stored, after creates, hits and deletes.
+pub async fn count_counts_the_stored_meetings(store: Arc<dyn MeetingStore>) {
+    assert_eq!(store.count().await.unwrap(), 0);
+    let ids = seven_meetings(&*store).await;
+    assert_eq!(store.count().await.unwrap(), 7);
+    let hit = create(&*store, &key("tenant", "a-user", "listed-1"), 99).await;
+    assert!(!hit.is_created());
+    assert_eq!(store.count().await.unwrap(), 7, "a hit stores nothing");
+    assert!(store.delete(&ids[0]).await.unwrap());
+    assert_eq!(store.count().await.unwrap(), 6);
+}
+
+/// `clear` deletes every meeting and says how many: nothing is found by id
+/// or key afterwards, every key creates anew, and clearing an empty store
+/// deletes nothing.
+pub async fn clear_deletes_every_meeting_and_frees_every_key(store: Arc<dyn MeetingStore>) {
+    assert_eq!(store.clear().await.unwrap(), 0, "an empty store");
+    let ids = seven_meetings(&*store).await;
+    assert_eq!(store.clear().await.unwrap(), 7);
+    assert_eq!(store.count().await.unwrap(), 0);
+    assert!(store.list(None, 100).await.unwrap().is_empty());
+    for id in &ids {
+        assert_eq!(store.get(id).await.unwrap(), None);
+    }
+    let key = key("tenant", "a-user", "listed-1");
+    assert_eq!(store.get_by_key(&key).await.unwrap(), None);
+    let again = create(&*store, &key, 1).await;
+    assert!(again.is_created(), "the key creates anew");
+    assert_eq!(store.count().await.unwrap(), 1);
 }

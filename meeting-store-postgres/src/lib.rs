@@ -107,6 +107,11 @@ const INSERT: &str = "INSERT INTO online_meetings (tenant_id, user_id, external_
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING RETURNING id";
 const DELETE: &str = "DELETE FROM online_meetings WHERE id = $1";
+// COLLATE "C": ids in UTF-8 byte order, whatever the database's collation.
+const SELECT_PAGE: &str = "SELECT id, meeting FROM online_meetings \
+     WHERE id COLLATE \"C\" > $1 ORDER BY id COLLATE \"C\" LIMIT $2";
+const COUNT: &str = "SELECT count(*) FROM online_meetings";
+const DELETE_ALL: &str = "DELETE FROM online_meetings";
 
 /// How often one call offers its meeting again when the key's meeting is
 /// deleted between a lost insert and the read of the winner.
@@ -527,6 +532,44 @@ impl MeetingStore for PostgresStore {
         let maybe_deleted = AtomicBool::new(false);
         self.with_retries(|| self.try_delete(id, &maybe_deleted))
             .await
+    }
+
+    async fn list(
+        &self,
+        after: Option<&MeetingId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        // Every stored id sorts after ''.
+        let after = after.map_or("", |id| id.as_str());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let select = client.prepare_cached(SELECT_PAGE).await?;
+            let rows = client.query(&select, &[&after, &limit]).await?;
+            rows.iter().map(decode).collect()
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let count = client.prepare_cached(COUNT).await?;
+            let count: i64 = client.query_one(&count, &[]).await?.try_get(0)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// Deletes every meeting in one statement. If its answer is lost with its
+    /// connection, the retry deletes what is left and reports only that.
+    async fn clear(&self) -> Result<u64, StoreError> {
+        self.with_retries(|| async {
+            let client = self.pool.get().await?;
+            let delete = client.prepare_cached(DELETE_ALL).await?;
+            Ok(client.execute(&delete, &[]).await?)
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

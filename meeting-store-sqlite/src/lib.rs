@@ -267,6 +267,34 @@ impl MeetingStore for SqliteStore {
         Ok(deleted)
     }
 
+    async fn list(
+        &self,
+        after: Option<&MeetingId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        // Every stored id sorts after '' (the write probe's row is never committed).
+        let after = after.map_or_else(String::new, |id| id.as_str().to_owned());
+        let parsed = Arc::clone(&self.parsed);
+        Ok(self
+            .readers
+            .run(move |connection| read::page(connection, &parsed, &after, limit))
+            .await?)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.readers.run(read::count).await?)
+    }
+
+    /// Deletes every meeting in one write transaction.
+    async fn clear(&self) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let deleted = self
+            .write(Work::Clear { reply }, self.deadline(), answer)
+            .await?;
+        self.parsed.forget_all();
+        Ok(deleted)
+    }
+
     /// Succeeds when the file can be read and writes work.
     ///
     /// Reads on a reader connection. Writes are known from the writer thread:

@@ -6,7 +6,7 @@
 use crate::error::Error;
 use crate::options::SqliteOptions;
 use crate::schema::connect;
-use crate::sql::{SELECT_BY_ID, SELECT_BY_KEY};
+use crate::sql::{COUNT, SELECT_BY_ID, SELECT_BY_KEY, SELECT_PAGE};
 use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
@@ -109,6 +109,31 @@ pub(crate) fn by_id(
     found.transpose()
 }
 
+/// Up to `limit` meetings with ids after `after`, in id order.
+pub(crate) fn page(
+    connection: &Connection,
+    parsed: &ParsedMeetings,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Arc<OnlineMeeting>>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_PAGE)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = statement.query((after, limit))?;
+    let mut meetings = Vec::new();
+    while let Some(row) = rows.next()? {
+        meetings.push(parsed.meeting(row)?);
+    }
+    Ok(meetings)
+}
+
+/// How many meetings are stored.
+pub(crate) fn count(connection: &Connection) -> Result<u64, Error> {
+    let count: i64 = connection
+        .prepare_cached(COUNT)?
+        .query_row([], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 /// Meetings already parsed, by id, each beside the stored text it came from.
 ///
 /// A hit reads its row's text anyway; when the text is byte for byte the one a
@@ -159,6 +184,13 @@ impl ParsedMeetings {
     pub(crate) fn forget(&self, id: &str) {
         if let Some(cache) = &self.cache {
             cache.remove(id);
+        }
+    }
+
+    /// Forgets every meeting (all were deleted).
+    pub(crate) fn forget_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
         }
     }
 

@@ -17,6 +17,16 @@ pub const SELECT_BY_ID: &str = "SELECT id, meeting FROM meetings WHERE id = ?1";
 /// Deletes the meeting with this id.
 pub const DELETE: &str = "DELETE FROM meetings WHERE id = ?1";
 
+/// `(id, meeting)` of up to `?2` meetings with ids after `?1`, in id order
+/// (SQLite's BINARY collation: UTF-8 byte order).
+pub const SELECT_PAGE: &str = "SELECT id, meeting FROM meetings WHERE id > ?1 ORDER BY id LIMIT ?2";
+
+/// How many meetings are stored.
+pub const COUNT: &str = "SELECT count(*) FROM meetings";
+
+/// Deletes every meeting.
+pub const DELETE_ALL: &str = "DELETE FROM meetings";
+
 /// Reads the table without returning a row: whether a connection can read it.
 pub const READ_PROBE: &str = "SELECT count(*) FROM meetings WHERE 0";
 

@@ -20,7 +20,7 @@
 
 use crate::error::{is_busy, is_write_failure, Error};
 use crate::read::parse_meeting;
-use crate::sql::{DELETE, INSERT, PROBE_INSERT, SELECT_BY_KEY};
+use crate::sql::{DELETE, DELETE_ALL, INSERT, PROBE_INSERT, SELECT_BY_KEY};
 use meeting_core::{MeetingKey, OnlineMeeting, Outcome};
 use rusqlite::{Connection, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +48,10 @@ pub(crate) enum Work {
         id: String,
         reply: oneshot::Sender<Result<bool, Error>>,
     },
+    /// Delete every meeting.
+    Clear {
+        reply: oneshot::Sender<Result<u64, Error>>,
+    },
     /// Write and delete a probe row in one committed transaction, storing
     /// nothing: whether writes work again, for `ping` after a failed write.
     Probe {
@@ -59,6 +63,7 @@ pub(crate) enum Work {
 enum Done {
     Create(Result<Outcome, Error>),
     Delete(Result<bool, Error>),
+    Clear(Result<u64, Error>),
     Probe(Result<(), Error>),
 }
 
@@ -67,7 +72,10 @@ impl Done {
     fn wrote(&self) -> bool {
         matches!(
             self,
-            Done::Create(Ok(Outcome::Created(_))) | Done::Delete(Ok(_)) | Done::Probe(Ok(()))
+            Done::Create(Ok(Outcome::Created(_)))
+                | Done::Delete(Ok(_))
+                | Done::Clear(Ok(_))
+                | Done::Probe(Ok(()))
         )
     }
 
@@ -90,6 +98,7 @@ impl Job {
         match (self.work, done) {
             (Work::Create { reply, .. }, Done::Create(result)) => drop(reply.send(result)),
             (Work::Delete { reply, .. }, Done::Delete(result)) => drop(reply.send(result)),
+            (Work::Clear { reply }, Done::Clear(result)) => drop(reply.send(result)),
             (Work::Probe { reply }, Done::Probe(result)) => drop(reply.send(result)),
             (work, _) => Job::fail_work(work, || Error::Bug(MISMATCH)),
         }
@@ -104,6 +113,7 @@ impl Job {
         match work {
             Work::Create { reply, .. } => drop(reply.send(Err(error()))),
             Work::Delete { reply, .. } => drop(reply.send(Err(error()))),
+            Work::Clear { reply } => drop(reply.send(Err(error()))),
             Work::Probe { reply } => drop(reply.send(Err(error()))),
         }
     }
@@ -113,6 +123,7 @@ impl Job {
         match &self.work {
             Work::Create { reply, .. } => reply.is_closed(),
             Work::Delete { reply, .. } => reply.is_closed(),
+            Work::Clear { reply } => reply.is_closed(),
             Work::Probe { reply } => reply.is_closed(),
         }
     }
@@ -299,6 +310,10 @@ fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
         Work::Delete { id, .. } => {
             let deleted = connection.prepare_cached(DELETE)?.execute([id.as_str()])?;
             Ok(Done::Delete(Ok(deleted > 0)))
+        }
+        Work::Clear { .. } => {
+            let deleted = connection.prepare_cached(DELETE_ALL)?.execute([])?;
+            Ok(Done::Clear(Ok(deleted as u64)))
         }
         Work::Probe { .. } => {
             let text = " ".repeat(PROBE_BYTES);
