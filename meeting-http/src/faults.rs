@@ -16,7 +16,9 @@
 //! | `nth` | `N` ≥ 1: only the Nth matching call (counted from when the rule was added) | |
 //! | `retry-after` | seconds for `Retry-After` | `5` on `429` and `503`, none on `504` |
 //!
-//! A rule needs `status` or `delay`, and takes `rate` or `nth`, not both.
+//! A rule needs `status` or `delay`, and takes `rate` or `nth`, not both. A
+//! delay counts against the request timeout: past it the client gets the
+//! timeout's `503`.
 //! Whether a call is hit depends only on the seed, the rule's place in the
 //! list and how many matching calls came before it, so a run is reproduced by
 //! its seed. Every matching rule counts every matching call; the first rule

@@ -286,6 +286,38 @@ async fn an_app_token_creates_for_a_user_its_access_policy_grants() {
 }
 
 #[tokio::test]
+async fn stop_and_drop_close_the_server() {
+    let graph = TestGraph::start().await;
+    let token = graph.user_token(TENANT, USER);
+    let address = graph.base_url().trim_start_matches("http://").to_owned();
+    assert_eq!(
+        create_or_get(&graph, "v1.0", &token, &json!({"externalId": "a"}))
+            .await
+            .status,
+        201
+    );
+    graph.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "stopped: the port is closed"
+    );
+
+    let graph = TestGraph::start().await;
+    let address = graph.base_url().trim_start_matches("http://").to_owned();
+    assert!(tokio::net::TcpStream::connect(&address).await.is_ok());
+    drop(graph);
+    // Dropping signals the server, which closes its port on its own task.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(&address).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still listening 10 s after the drop"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
 async fn fault_rules_are_validated() {
     let graph = TestGraph::start().await;
     for (rule, says) in [
