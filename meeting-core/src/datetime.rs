@@ -119,13 +119,14 @@ impl FromStr for DateTimeOffset {
     }
 }
 
-impl fmt::Display for DateTimeOffset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DateTimeOffset {
+    /// Writes the instant with seven fractional digits, then `zone`.
+    fn write(&self, f: &mut fmt::Formatter<'_>, zone: &str) -> fmt::Result {
         use chrono::Datelike;
         let t = self.0;
         write!(
             f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}{zone}",
             t.year(),
             t.month(),
             t.day(),
@@ -134,6 +135,24 @@ impl fmt::Display for DateTimeOffset {
             t.second(),
             t.nanosecond() / TICK_NANOS
         )
+    }
+
+    /// The instant as Graph v1.0 writes it today: `…ss.fffffffZ`.
+    pub fn zulu(&self) -> impl fmt::Display + '_ {
+        struct Zulu<'a>(&'a DateTimeOffset);
+        impl fmt::Display for Zulu<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, "Z")
+            }
+        }
+        Zulu(self)
+    }
+}
+
+/// The seed's form: `…ss.fffffff+00:00`.
+impl fmt::Display for DateTimeOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, "+00:00")
     }
 }
 

@@ -119,10 +119,7 @@ struct Zulu(DateTimeOffset);
 
 impl Serialize for Zulu {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.to_string();
-        // DateTimeOffset always ends in "+00:00".
-        let utc = text.strip_suffix("+00:00").unwrap_or(&text);
-        serializer.collect_str(&format_args!("{utc}Z"))
+        serializer.collect_str(&self.0.zulu())
     }
 }
 
