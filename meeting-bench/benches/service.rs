@@ -77,6 +77,25 @@ fn hits(c: &mut Criterion) {
             })
         });
     }
+    // A v1.0 hit: the same lookup; only the profile's time rules differ.
+    group.bench_function("service_seed_request_v1", |b| {
+        b.iter_custom(|iters| {
+            time_batches(
+                iters,
+                &mut next,
+                |n| full_request(n % STORED),
+                |request| {
+                    ready(service.create_or_get(
+                        &caller,
+                        meeting_core::Target::Me,
+                        Profile::V1,
+                        request,
+                    ))
+                    .expect("a hit")
+                },
+            )
+        })
+    });
     // One part of the service's hit path, alone: the owned key a hit builds
     // (the ids are reference counts; the lookup needs no ownership at all).
     group.bench_function("part_owned_key", |b| {
@@ -150,19 +169,25 @@ fn creates(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("service_random_ids", |b| {
-        b.iter_custom(|iters| {
-            let (service, _store) = seed::service();
-            time_batches(iters, &mut next, full_request, |request| {
-                created(ready(service.create_or_get(
-                    &caller,
-                    meeting_core::Target::Me,
-                    Profile::Beta,
-                    request,
-                )))
+    for (name, profile) in [
+        ("service_random_ids", Profile::Beta),
+        // v1.0 also draws a join id and keeps the policy's options.
+        ("service_random_ids_v1", Profile::V1),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (service, _store) = seed::service();
+                time_batches(iters, &mut next, full_request, |request| {
+                    created(ready(service.create_or_get(
+                        &caller,
+                        meeting_core::Target::Me,
+                        profile,
+                        request,
+                    )))
+                })
             })
-        })
-    });
+        });
+    }
     group.finish();
 }
 

@@ -8,6 +8,7 @@
 #
 #   meeting-http/bench/http-load.sh            # 3 rounds of 5 s per row, 1 wrk thread, 32 connections
 #   DURATION=10s ROUNDS=5 CONNECTIONS=64 meeting-http/bench/http-load.sh
+#   VERSION=v1.0 meeting-http/bench/http-load.sh   # the v1.0 profile (default beta)
 #
 # Not run by CI. Needs: wrk (apt-get install -y wrk), curl.
 set -euo pipefail
@@ -17,6 +18,7 @@ DURATION="${DURATION:-5s}"
 ROUNDS="${ROUNDS:-3}"
 THREADS="${THREADS:-1}"
 CONNECTIONS="${CONNECTIONS:-32}"
+VERSION="${VERSION:-beta}"
 PORT_SERVER="${PORT_SERVER:-18181}"
 PORT_BASELINE="${PORT_BASELINE:-18182}"
 SECRET="bench-secret-of-at-least-32-bytes-for-hs256"
@@ -89,7 +91,7 @@ fi
 RESULT=""
 measure() { # script port -> RESULT="rps=… p50_ms=… p99_ms=… requests=… errors=…"
     RESULT="$("${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$1.lua" \
-        "http://127.0.0.1:$2/beta/me/onlineMeetings/createOrGet" | grep '^RESULT')"
+        "http://127.0.0.1:$2/$VERSION/me/onlineMeetings/createOrGet" | grep '^RESULT')"
     RESULT="${RESULT#RESULT }"
 }
 field() { # name result
@@ -107,7 +109,7 @@ for store in memory "sqlite:$WORK/meetings.db"; do
     PIDS+=("$!")
     wait_for "$PORT_SERVER"
     # The hit key exists before the run; its answer is what the baseline sends.
-    curl -s -X POST "http://127.0.0.1:$PORT_SERVER/beta/me/onlineMeetings/createOrGet" \
+    curl -s -X POST "http://127.0.0.1:$PORT_SERVER/$VERSION/me/onlineMeetings/createOrGet" \
         -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         -d "$HIT_BODY" -o "$WORK/hit-response-$label.json"
     if [ -z "$BASELINE_STARTED" ]; then
