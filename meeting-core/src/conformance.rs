@@ -87,6 +87,10 @@ macro_rules! store_conformance {
             unknown_id_and_key_find_nothing,
             every_field_round_trips,
             an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free,
+            a_join_meeting_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free,
+            concurrent_creates_of_one_join_meeting_id_store_exactly_one,
+            meetings_without_a_join_meeting_id_coexist,
+            delete_frees_the_join_meeting_id,
             list_pages_through_every_meeting_in_id_byte_order,
             count_counts_the_stored_meetings,
             clear_deletes_every_meeting_and_frees_every_key,
@@ -597,4 +601,164 @@ pub async fn clear_deletes_every_meeting_and_frees_every_key(store: Arc<dyn Meet
     let again = create(&*store, &key, 1).await;
     assert!(again.is_created(), "the key creates anew");
     assert_eq!(store.count().await.unwrap(), 1);
+}
+
+/// `sample_meeting(key, n)` with the join id `join_id` (`None`: a meeting
+/// stored before meetings had one).
+pub fn sample_meeting_with_join_id(
+    key: &MeetingKey,
+    n: u64,
+    join_id: Option<&str>,
+) -> OnlineMeeting {
+    let mut meeting = sample_meeting(key, n);
+    match join_id {
+        Some(join_id) => {
+            let settings = meeting
+                .join_meeting_id_settings
+                .get_or_insert_with(JoinMeetingIdSettings::default);
+            settings.join_meeting_id = Some(join_id.to_owned());
+        }
+        None => meeting.join_meeting_id_settings = None,
+    }
+    meeting
+}
+
+/// A meeting whose `joinMeetingId` is already another stored meeting's is
+/// refused as [`StoreError::Conflict`](crate::StoreError::Conflict): nothing is
+/// stored under the new key, the stored meeting is untouched, and the key can
+/// still be used with another join id.
+pub async fn a_join_meeting_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free(
+    store: Arc<dyn MeetingStore>,
+) {
+    let first = key("tenant", "user", "join-first");
+    let second = key("tenant-other", "user-other", "join-second");
+    let stored = create(&*store, &first, 1).await.into_meeting();
+    let join_id = stored.join_meeting_id().expect("the sample has a join id");
+    let same_join_id = sample_meeting_with_join_id(&second, 2, Some(join_id));
+    assert_ne!(same_join_id.id, stored.id, "only the join id is shared");
+    let refused = store.create_or_get(&second, &|| same_join_id.clone()).await;
+    assert!(
+        matches!(refused, Err(crate::StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.get_by_key(&second).await.unwrap(), None);
+    assert_eq!(store.get(&same_join_id.id).await.unwrap(), None);
+    for found in [
+        store.get(&stored.id).await.unwrap().expect("still stored"),
+        store
+            .get_by_key(&first)
+            .await
+            .unwrap()
+            .expect("still stored"),
+    ] {
+        assert_eq!(
+            json(&found),
+            json(&stored),
+            "the stored meeting is untouched"
+        );
+    }
+    let later = create(&*store, &second, 3).await;
+    assert!(
+        later.is_created(),
+        "the refused key creates with a free join id"
+    );
+    assert_ne!(later.meeting().join_meeting_id(), Some(join_id));
+}
+
+/// 32 concurrent creates under 32 distinct keys, every one offering the same
+/// `joinMeetingId`: exactly one is stored, every other is a
+/// [`StoreError::Conflict`](crate::StoreError::Conflict) and leaves its key free.
+pub async fn concurrent_creates_of_one_join_meeting_id_store_exactly_one(
+    store: Arc<dyn MeetingStore>,
+) {
+    const CALLERS: u64 = 32;
+    const JOIN_ID: &str = "424242424242";
+    let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS as usize));
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|n| {
+            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let key = key("tenant", "user", &format!("join-race-{n}"));
+                let meeting = sample_meeting_with_join_id(&key, n, Some(JOIN_ID));
+                barrier.wait().await;
+                let outcome = store.create_or_get(&key, &|| meeting.clone()).await;
+                (key, outcome)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for task in tasks {
+        let (key, outcome) = task.await.expect("the task completes");
+        match outcome {
+            Ok(outcome) => {
+                assert!(outcome.is_created(), "{key:?}'s key was new");
+                created.push((key, outcome.into_meeting()));
+            }
+            Err(crate::StoreError::Conflict { .. }) => {
+                assert_eq!(
+                    store.get_by_key(&key).await.unwrap(),
+                    None,
+                    "a refused create leaves {key:?} free"
+                );
+            }
+            Err(other) => panic!("{key:?}: a Conflict or a creation, not {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one meeting holds the join id");
+    let (key, meeting) = &created[0];
+    assert_eq!(meeting.join_meeting_id(), Some(JOIN_ID));
+    let stored = store.get_by_key(key).await.unwrap().expect("stored");
+    assert_eq!(json(&stored), json(meeting));
+}
+
+/// Meetings stored without a `joinMeetingId` (before meetings had one, or
+/// with settings that hold none) never conflict with each other.
+pub async fn meetings_without_a_join_meeting_id_coexist(store: Arc<dyn MeetingStore>) {
+    let mut stored = Vec::new();
+    for n in 0..4 {
+        let key = key("tenant", "user", &format!("no-join-id-{n}"));
+        let mut meeting = sample_meeting_with_join_id(&key, n, None);
+        if n % 2 == 1 {
+            meeting.join_meeting_id_settings = Some(JoinMeetingIdSettings::default());
+        }
+        assert_eq!(meeting.join_meeting_id(), None);
+        let outcome = store
+            .create_or_get(&key, &|| meeting.clone())
+            .await
+            .expect("no join id conflicts with no join id");
+        assert!(outcome.is_created());
+        stored.push((key, meeting));
+    }
+    let with_one = key("tenant", "user", "with-join-id");
+    assert!(create(&*store, &with_one, 9).await.is_created());
+    for (key, meeting) in &stored {
+        let found = store.get_by_key(key).await.unwrap().expect("stored");
+        assert_eq!(json(&found), json(meeting));
+    }
+}
+
+/// Deleting a meeting frees its `joinMeetingId`: a meeting under another key
+/// may then be stored with it, and holds it in turn.
+pub async fn delete_frees_the_join_meeting_id(store: Arc<dyn MeetingStore>) {
+    let first = key("tenant", "user", "join-delete-first");
+    let second = key("tenant", "user", "join-delete-second");
+    let stored = create(&*store, &first, 1).await.into_meeting();
+    let join_id = stored.join_meeting_id().expect("the sample has a join id");
+    let reuse = sample_meeting_with_join_id(&second, 2, Some(join_id));
+    assert!(
+        store.delete(&stored.id).await.unwrap(),
+        "the meeting is deleted"
+    );
+    let outcome = store
+        .create_or_get(&second, &|| reuse.clone())
+        .await
+        .expect("the deleted meeting's join id is free");
+    assert!(outcome.is_created());
+    assert_eq!(outcome.meeting().join_meeting_id(), Some(join_id));
+    let back = sample_meeting_with_join_id(&first, 3, Some(join_id));
+    let refused = store.create_or_get(&first, &|| back.clone()).await;
+    assert!(
+        matches!(refused, Err(crate::StoreError::Conflict { .. })),
+        "the join id is held again: {refused:?}"
+    );
 }

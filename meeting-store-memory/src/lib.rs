@@ -12,11 +12,14 @@ use meeting_core::{
 };
 use std::sync::Arc;
 
-/// Meetings in memory, by key and by id.
+/// Meetings in memory, by key, by id and by `joinMeetingId`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     by_key: DashMap<MeetingKey, Arc<OnlineMeeting>>,
     keys_by_id: DashMap<MeetingId, MeetingKey>,
+    /// Each stored meeting's `joinMeetingId`, which no two meetings share
+    /// (meetings stored without one have no entry).
+    ids_by_join_id: DashMap<String, MeetingId>,
 }
 
 impl MemoryStore {
@@ -46,23 +49,35 @@ impl MeetingStore for MemoryStore {
         if let Some(existing) = self.by_key.get(key) {
             return Ok(Outcome::Existing(Arc::clone(&existing)));
         }
-        // Lock order: a key's shard, then an id's shard. `delete` never holds
-        // an id shard while taking a key shard, so the two cannot deadlock.
+        // Lock order: a key's shard, then an id's, then a join id's. `delete`
+        // never holds one shard while taking another, so none can deadlock.
         match self.by_key.entry(key.clone()) {
             Entry::Occupied(existing) => Ok(Outcome::Existing(Arc::clone(existing.get()))),
             Entry::Vacant(slot) => {
                 let meeting = Arc::new(new_meeting());
-                match self.keys_by_id.entry(meeting.id.clone()) {
-                    dashmap::Entry::Occupied(_) => Err(StoreError::conflict(format!(
+                let dashmap::Entry::Vacant(id_slot) = self.keys_by_id.entry(meeting.id.clone())
+                else {
+                    return Err(StoreError::conflict(format!(
                         "meeting id {} is already stored under another key",
                         meeting.id
-                    ))),
-                    dashmap::Entry::Vacant(id_slot) => {
-                        id_slot.insert(key.clone());
-                        slot.insert(Arc::clone(&meeting));
-                        Ok(Outcome::Created(meeting))
+                    )));
+                };
+                if let Some(join_id) = meeting.join_meeting_id() {
+                    match self.ids_by_join_id.entry(join_id.to_owned()) {
+                        dashmap::Entry::Occupied(_) => {
+                            return Err(StoreError::conflict(format!(
+                                "the joinMeetingId of meeting {} is already another meeting's",
+                                meeting.id
+                            )))
+                        }
+                        dashmap::Entry::Vacant(join_slot) => {
+                            join_slot.insert(meeting.id.clone());
+                        }
                     }
                 }
+                id_slot.insert(key.clone());
+                slot.insert(Arc::clone(&meeting));
+                Ok(Outcome::Created(meeting))
             }
         }
     }
@@ -86,10 +101,14 @@ impl MeetingStore for MemoryStore {
         let Some((_, key)) = self.keys_by_id.remove(id) else {
             return Ok(false);
         };
-        Ok(self
-            .by_key
-            .remove_if(&key, |_, meeting| meeting.id == *id)
-            .is_some())
+        let Some((_, meeting)) = self.by_key.remove_if(&key, |_, meeting| meeting.id == *id) else {
+            return Ok(false);
+        };
+        if let Some(join_id) = meeting.join_meeting_id() {
+            self.ids_by_join_id
+                .remove_if(join_id, |_, owner| owner == id);
+        }
+        Ok(true)
     }
 
     async fn list(
@@ -115,7 +134,7 @@ impl MeetingStore for MemoryStore {
     }
 
     async fn clear(&self) -> Result<u64, StoreError> {
-        // One delete per id keeps the two maps consistent with creates racing the clear.
+        // One delete per id keeps the three maps consistent with creates racing the clear.
         let ids: Vec<MeetingId> = self.keys_by_id.iter().map(|e| e.key().clone()).collect();
         let mut deleted = 0;
         for id in ids {

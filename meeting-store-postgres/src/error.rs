@@ -39,6 +39,8 @@ pub(crate) enum Error {
     },
     #[error("meeting id {0} is already stored under another key")]
     IdTaken(String),
+    #[error("the joinMeetingId of meeting {0} is already another stored meeting's")]
+    JoinMeetingIdTaken(String),
     #[error("the meeting cannot be serialized")]
     Serialize(#[source] serde_json::Error),
     #[error("the {0} contains a NUL character, which PostgreSQL text cannot hold")]
@@ -177,7 +179,7 @@ impl Error {
             Error::Corrupt { .. } | Error::Serialize(_) | Error::Nul(_) | Error::PoolBuild(_) => {
                 Class::Internal
             }
-            Error::IdTaken(_) => Class::Conflict,
+            Error::IdTaken(_) | Error::JoinMeetingIdTaken(_) => Class::Conflict,
             Error::KeyChurn(_) | Error::PoolTimeout(_) | Error::NoAnswer(_) | Error::PoolClosed => {
                 Class::Unavailable
             }

@@ -85,7 +85,7 @@ pub use options::{Isolation, PostgresOptions, UnknownIsolation};
 
 use async_trait::async_trait;
 use deadpool_postgres::{ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime};
-use error::{Class, Error, Unreadable};
+use error::{classify, Class, Error, Unreadable};
 use meeting_core::{
     MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
 };
@@ -103,8 +103,9 @@ use tokio_postgres::{Config, Row};
 const SELECT_BY_KEY: &str =
     "SELECT id, meeting FROM online_meetings WHERE tenant_id = $1 AND user_id = $2 AND external_id = $3";
 const SELECT_BY_ID: &str = "SELECT id, meeting FROM online_meetings WHERE id = $1";
-const INSERT: &str = "INSERT INTO online_meetings (tenant_id, user_id, external_id, id, meeting) \
-     VALUES ($1, $2, $3, $4, $5) \
+const INSERT: &str = "INSERT INTO online_meetings \
+     (tenant_id, user_id, external_id, id, meeting, join_meeting_id) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING RETURNING id";
 const DELETE: &str = "DELETE FROM online_meetings WHERE id = $1";
 // COLLATE "C": ids in UTF-8 byte order, whatever the database's collation.
@@ -288,7 +289,7 @@ impl PostgresStore {
         };
         let insert = client.prepare_cached(INSERT).await?;
         for _ in 0..KEY_ROUNDS {
-            let inserted = client
+            let inserted = match client
                 .query_opt(
                     &insert,
                     &[
@@ -297,10 +298,23 @@ impl PostgresStore {
                         &external_id,
                         &offer.meeting.id.as_str(),
                         &offer.json,
+                        &offer.meeting.join_meeting_id(),
                     ],
                 )
                 .await
-                .map_err(|error| id_taken(error, &offer.meeting.id))?;
+            {
+                Ok(inserted) => inserted,
+                Err(error) if classify(&error) == Class::Conflict => {
+                    // PostgreSQL checks the id and join id indexes as it inserts,
+                    // so racing a create of this very key can fail on them
+                    // rather than meet `ON CONFLICT`: the key's meeting first.
+                    if let Some(row) = client.query_opt(&select, &key_params).await? {
+                        return found(&row, offered);
+                    }
+                    return Err(taken(error, &offer.meeting.id));
+                }
+                Err(error) => return Err(error.into()),
+            };
             if inserted.is_some() {
                 return Ok(Outcome::Created(Arc::clone(&offer.meeting)));
             }
@@ -384,6 +398,12 @@ impl Offer {
         if meeting.id.as_str().contains('\0') {
             return Err(Error::Nul("meeting id"));
         }
+        if meeting
+            .join_meeting_id()
+            .is_some_and(|id| id.contains('\0'))
+        {
+            return Err(Error::Nul("joinMeetingId"));
+        }
         Ok(Offer {
             meeting: Arc::new(meeting),
             json,
@@ -430,12 +450,15 @@ fn outcome_unknown(error: &tokio_postgres::Error) -> bool {
     }
 }
 
-/// A unique violation on insert can only be the id's: the key's is handled by `ON CONFLICT`.
-fn id_taken(error: tokio_postgres::Error, id: &MeetingId) -> Error {
-    let error = Error::Postgres(error);
-    match error.class() {
-        Class::Conflict => Error::IdTaken(id.to_string()),
-        _ => error,
+/// What a unique violation on insert of the meeting `id` under a free key
+/// means, by the constraint it names: the id or the join id is another key's.
+fn taken(error: tokio_postgres::Error, id: &MeetingId) -> Error {
+    let constraint = error.as_db_error().and_then(|db| db.constraint());
+    match constraint {
+        Some(schema::ID_CONSTRAINT) => Error::IdTaken(id.to_string()),
+        Some(schema::JOIN_MEETING_ID_INDEX) => Error::JoinMeetingIdTaken(id.to_string()),
+        // An engine that names no constraint: still a conflict, by its SQLSTATE.
+        _ => Error::Postgres(error),
     }
 }
 

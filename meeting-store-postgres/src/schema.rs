@@ -6,31 +6,77 @@
 //! table, and a retry finds the winner's version.
 
 use crate::error::{Class, Error};
+use meeting_core::OnlineMeeting;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Transaction};
 
 /// The newest schema version this build knows.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
-/// Each version's statements, applied in one transaction with its version row.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        // TEXT, not JSONB: a meeting's JSON may hold \u0000, which jsonb refuses,
-        // and text keeps member order, which jsonb does not.
-        "CREATE TABLE online_meetings (
-            tenant_id TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            external_id TEXT NOT NULL,
-            id TEXT NOT NULL,
-            meeting TEXT NOT NULL,
-            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-            CONSTRAINT online_meetings_key PRIMARY KEY (tenant_id, user_id, external_id),
-            CONSTRAINT online_meetings_id UNIQUE (id)
-        )",
-    ],
-)];
+/// One step of a migration.
+enum Step {
+    /// A statement.
+    Sql(&'static str),
+    /// Fills `join_meeting_id` from each stored meeting's JSON. Done here, not
+    /// in SQL: PostgreSQL's json functions refuse the `\u0000` a meeting may hold.
+    BackfillJoinMeetingIds,
+}
+
+/// Each version's steps, applied in one transaction with its version row.
+const MIGRATIONS: &[(i64, &[Step])] = &[
+    (
+        1,
+        &[
+            // TEXT, not JSONB: a meeting's JSON may hold \u0000, which jsonb refuses,
+            // and text keeps member order, which jsonb does not.
+            Step::Sql(
+                "CREATE TABLE online_meetings (
+                tenant_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                meeting TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                CONSTRAINT online_meetings_key PRIMARY KEY (tenant_id, user_id, external_id),
+                CONSTRAINT online_meetings_id UNIQUE (id)
+            )",
+            ),
+        ],
+    ),
+    (
+        2,
+        &[
+            // Each meeting's joinMeetingId beside its JSON, unique where present
+            // (NULL for meetings stored without one): a lookup by join id is one
+            // probe of the index.
+            Step::Sql("ALTER TABLE online_meetings ADD COLUMN join_meeting_id TEXT"),
+            Step::BackfillJoinMeetingIds,
+            // Two stored meetings with one join id (possible only before this
+            // index): the earlier stored keeps it in the index.
+            Step::Sql(
+                "UPDATE online_meetings SET join_meeting_id = NULL WHERE id IN (
+                SELECT id FROM (
+                    SELECT id, row_number() OVER (
+                        PARTITION BY join_meeting_id ORDER BY created_at, id
+                    ) AS place
+                    FROM online_meetings WHERE join_meeting_id IS NOT NULL
+                ) AS ranked WHERE place > 1
+            )",
+            ),
+            Step::Sql(
+                "CREATE UNIQUE INDEX online_meetings_join_meeting_id
+                ON online_meetings (join_meeting_id) WHERE join_meeting_id IS NOT NULL",
+            ),
+        ],
+    ),
+];
+
+/// The name of the unique constraint on `id`, which a violation names.
+pub(crate) const ID_CONSTRAINT: &str = "online_meetings_id";
+
+/// The name of the unique index on `join_meeting_id`, which a violation names.
+pub(crate) const JOIN_MEETING_ID_INDEX: &str = "online_meetings_join_meeting_id";
 
 // BIGINT: CockroachDB's INTEGER is 64-bit, PostgreSQL's 32-bit; BIGINT is 64-bit on both.
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS meeting_store_schema (
@@ -102,9 +148,12 @@ async fn migrate_once(client: &mut Client) -> Result<(), Error> {
             known: VERSION,
         });
     }
-    for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
-        for statement in *statements {
-            transaction.batch_execute(statement).await?;
+    for (version, steps) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        for step in *steps {
+            match step {
+                Step::Sql(statement) => transaction.batch_execute(statement).await?,
+                Step::BackfillJoinMeetingIds => backfill_join_meeting_ids(&transaction).await?,
+            }
         }
         transaction.execute(RECORD_VERSION, &[version]).await?;
     }
@@ -112,7 +161,45 @@ async fn migrate_once(client: &mut Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// Another instance created the same table or recorded the same version first.
+/// Sets `join_meeting_id` of every stored meeting whose JSON holds one, a
+/// page of rows at a time. A meeting that does not parse keeps NULL (reading it
+/// reports it corrupt, by its id), and so does a join id PostgreSQL text cannot hold.
+async fn backfill_join_meeting_ids(transaction: &Transaction<'_>) -> Result<(), Error> {
+    const PAGE: i64 = 1_000;
+    let select = transaction
+        .prepare("SELECT id, meeting FROM online_meetings WHERE id > $1 ORDER BY id LIMIT $2")
+        .await?;
+    let update = transaction
+        .prepare(
+            "UPDATE online_meetings AS stored SET join_meeting_id = found.join_meeting_id
+             FROM unnest($1::text[], $2::text[]) AS found (id, join_meeting_id)
+             WHERE stored.id = found.id",
+        )
+        .await?;
+    // Every stored id sorts after '' in any collation.
+    let mut after = String::new();
+    loop {
+        let rows = transaction.query(&select, &[&after, &PAGE]).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.try_get(0)?;
+        let (mut ids, mut join_ids) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let meeting = OnlineMeeting::from_stored_json(row.try_get::<_, &str>(1)?).ok();
+            let join_id = meeting.as_ref().and_then(OnlineMeeting::join_meeting_id);
+            if let Some(join_id) = join_id.filter(|join_id| !join_id.contains('\0')) {
+                ids.push(row.try_get::<_, String>(0)?);
+                join_ids.push(join_id.to_owned());
+            }
+        }
+        if !ids.is_empty() {
+            transaction.execute(&update, &[&ids, &join_ids]).await?;
+        }
+    }
+}
+
+/// Another instance created the same table or column, or recorded the same version, first.
 fn lost_a_race(error: &Error) -> bool {
     error.class() == Class::Serialization
         || matches!(
@@ -120,6 +207,7 @@ fn lost_a_race(error: &Error) -> bool {
             Some(code) if *code == SqlState::UNIQUE_VIOLATION
                 || *code == SqlState::DUPLICATE_TABLE
                 || *code == SqlState::DUPLICATE_OBJECT
+                || *code == SqlState::DUPLICATE_COLUMN
         )
 }
 

@@ -93,6 +93,7 @@ fn database(count: u64) -> PathBuf {
                     key.user.as_str(),
                     key.external_id.as_str(),
                     serde_json::to_string(&meeting).unwrap(),
+                    meeting.join_meeting_id(),
                 ))
                 .unwrap();
         }
@@ -334,6 +335,7 @@ fn raw_create(connection: &Connection) {
             key.user.as_str(),
             key.external_id.as_str(),
             json.as_str(),
+            meeting.join_meeting_id(),
         ))
         .unwrap();
     connection.execute_batch("COMMIT").unwrap();

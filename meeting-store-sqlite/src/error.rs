@@ -55,6 +55,8 @@ pub(crate) enum Error {
     },
     #[error("meeting id {0} is already stored under another key")]
     IdTaken(String),
+    #[error("the joinMeetingId of meeting {0} is already another stored meeting's")]
+    JoinMeetingIdTaken(String),
     #[error("the meeting cannot be serialized")]
     Serialize(#[source] serde_json::Error),
     #[error("the store's writer thread has stopped")]
@@ -94,7 +96,7 @@ impl From<Error> for StoreError {
             | Error::Unwritable { .. }
             | Error::ReadOnly { .. } => StoreError::incompatible(error),
             Error::Corrupt { what, source } => StoreError::corrupt(what, source),
-            Error::IdTaken(_) => StoreError::conflict(error),
+            Error::IdTaken(_) | Error::JoinMeetingIdTaken(_) => StoreError::conflict(error),
             Error::Io { .. }
             | Error::WriterStopped
             | Error::QueueFull(_)

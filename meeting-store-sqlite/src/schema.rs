@@ -28,6 +28,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         meeting     TEXT NOT NULL,
         UNIQUE (tenant_id, user_id, external_id)
     ) STRICT;",
+    // Version 2. Each meeting's joinMeetingId beside its JSON, unique where
+    // present (NULL for meetings stored without one): a lookup by join id is
+    // one probe of the index. Meetings stored before take theirs from their
+    // JSON; should two share one (possible only before this index), the
+    // earlier stored keeps it in the index.
+    "ALTER TABLE meetings ADD COLUMN join_meeting_id TEXT;
+    UPDATE meetings
+        SET join_meeting_id = json_extract(meeting, '$.joinMeetingIdSettings.joinMeetingId')
+        WHERE CASE WHEN json_valid(meeting)
+            THEN json_type(meeting, '$.joinMeetingIdSettings.joinMeetingId') = 'text'
+            ELSE 0 END;
+    UPDATE meetings SET join_meeting_id = NULL WHERE rowid IN (
+        SELECT stored FROM (
+            SELECT rowid AS stored,
+                row_number() OVER (PARTITION BY join_meeting_id ORDER BY rowid) AS place
+            FROM meetings WHERE join_meeting_id IS NOT NULL
+        ) WHERE place > 1
+    );
+    CREATE UNIQUE INDEX meetings_join_meeting_id ON meetings (join_meeting_id)
+        WHERE join_meeting_id IS NOT NULL;",
 ];
 
 /// The schema version this build writes and reads.

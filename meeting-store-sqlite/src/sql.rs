@@ -2,10 +2,16 @@
 //! writer and the benchmark's raw baseline (which must run exactly what the
 //! store runs) all take them from here.
 
-/// Stores a meeting unless its key has one: `(id, tenant_id, user_id, external_id, meeting)`.
-pub const INSERT: &str = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
-    VALUES (?1, ?2, ?3, ?4, ?5)
+/// Stores a meeting unless its key has one:
+/// `(id, tenant_id, user_id, external_id, meeting, join_meeting_id)`. An id or
+/// a join id that another key's meeting holds fails the statement.
+pub const INSERT: &str =
+    "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting, join_meeting_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING";
+
+/// Whether a meeting with this id is stored.
+pub const ID_IS_STORED: &str = "SELECT 1 FROM meetings WHERE id = ?1";
 
 /// `(id, meeting)` of the meeting stored under `(tenant_id, user_id, external_id)`.
 pub const SELECT_BY_KEY: &str =

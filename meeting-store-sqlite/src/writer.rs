@@ -20,7 +20,7 @@
 
 use crate::error::{is_busy, is_write_failure, Error};
 use crate::read::parse_meeting;
-use crate::sql::{DELETE, DELETE_ALL, INSERT, PROBE_INSERT, SELECT_BY_KEY};
+use crate::sql::{DELETE, DELETE_ALL, ID_IS_STORED, INSERT, PROBE_INSERT, SELECT_BY_KEY};
 use meeting_core::{MeetingKey, OnlineMeeting, Outcome};
 use rusqlite::{Connection, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -292,16 +292,17 @@ fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
                 key.user.as_str(),
                 key.external_id.as_str(),
                 &**json,
+                meeting.join_meeting_id(),
             ));
             let result = match inserted {
                 Ok(1) => Ok(Outcome::Created(Arc::clone(meeting))),
                 Ok(_) => existing(connection, key)?,
-                // The id is taken under another key; SQLite undid only this statement.
+                // The id or the join id is another key's; SQLite undid only this statement.
                 Err(error)
                     if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
                         && !connection.is_autocommit() =>
                 {
-                    Err(Error::IdTaken(meeting.id.to_string()))
+                    refused(connection, key, meeting)?
                 }
                 Err(error) => alone(connection, error)?,
             };
@@ -341,6 +342,27 @@ fn alone<T>(connection: &Connection, error: rusqlite::Error) -> rusqlite::Result
     } else {
         Err(error)
     }
+}
+
+/// Why a unique index refused `meeting`: the key's own meeting (should SQLite
+/// check another index before the key's), or the id or join id another key holds.
+fn refused(
+    connection: &Connection,
+    key: &MeetingKey,
+    meeting: &OnlineMeeting,
+) -> rusqlite::Result<Result<Outcome, Error>> {
+    match existing(connection, key) {
+        Err(rusqlite::Error::QueryReturnedNoRows) => {}
+        found => return found,
+    }
+    let id_is_stored = connection
+        .prepare_cached(ID_IS_STORED)?
+        .exists([meeting.id.as_str()])?;
+    Ok(Err(if id_is_stored {
+        Error::IdTaken(meeting.id.to_string())
+    } else {
+        Error::JoinMeetingIdTaken(meeting.id.to_string())
+    }))
 }
 
 /// The meeting that won the key, read inside the writer's transaction.

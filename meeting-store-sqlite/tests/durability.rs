@@ -58,7 +58,7 @@ async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
     let mode: String = raw
         .pragma_query_value(None, "journal_mode", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     assert_eq!(mode, "wal");
     // Opening a current file again migrates nothing.
     drop(raw);
@@ -90,6 +90,38 @@ async fn the_key_and_the_id_are_each_unique_in_the_schema() {
     assert!(
         plan.contains("USING INDEX"),
         "a hit is an indexed read: {plan}"
+    );
+}
+
+#[tokio::test]
+async fn the_join_meeting_id_is_unique_where_present_in_the_schema() {
+    let (_directory, path) = database();
+    drop(SqliteStore::open(&path).await.unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let insert = "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting, join_meeting_id) VALUES (?1, 't', 'u', ?1, '{}', ?2)";
+    raw.execute(insert, ("a", Some("123456789012"))).unwrap();
+    let refused = raw
+        .execute(insert, ("b", Some("123456789012")))
+        .unwrap_err();
+    assert_eq!(
+        refused.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ConstraintViolation),
+        "one meeting per join id"
+    );
+    for id in ["c", "d"] {
+        raw.execute(insert, (id, None::<&str>))
+            .expect("meetings without a join id never collide");
+    }
+    let plan: String = raw
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id, meeting FROM meetings WHERE join_meeting_id = '123456789012'",
+            [],
+            |row| row.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("USING INDEX meetings_join_meeting_id"),
+        "a lookup by join id is an indexed read: {plan}"
     );
 }
 

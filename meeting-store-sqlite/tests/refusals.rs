@@ -60,7 +60,10 @@ async fn a_database_with_a_newer_schema_version_is_refused_and_left_untouched() 
         .unwrap();
     drop(store);
     let raw = Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 2).unwrap();
+    let known: i64 = raw
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    raw.pragma_update(None, "user_version", known + 1).unwrap();
     drop(raw);
     refused_untouched(&path).await;
 }

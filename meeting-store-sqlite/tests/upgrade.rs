@@ -1,12 +1,13 @@
 //! Files written by earlier builds open and read back: `tests/fixtures/v1.db`
 //! was written at schema version 1 by `examples/write_v1_fixture.rs` and is
 //! never rewritten. Every later build, whatever its model or schema, must read
-//! each of its meetings by id and by key, with their content.
+//! each of its meetings by id and by key, with their content, after migrating
+//! the file to its own schema version.
 
 mod support;
 
-use meeting_core::conformance::key;
-use meeting_core::{MeetingId, MeetingKey, MeetingStore, OnlineMeeting};
+use meeting_core::conformance::{key, sample_meeting, sample_meeting_with_join_id};
+use meeting_core::{MeetingId, MeetingKey, MeetingStore, OnlineMeeting, StoreError};
 use meeting_store_sqlite::SqliteStore;
 use serde_json::Value;
 use support::database;
@@ -137,6 +138,7 @@ async fn a_database_written_at_schema_version_1_reads_back_every_meeting_by_id_a
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.db");
     // Opening may migrate the file: the committed fixture itself stays as written.
     std::fs::copy(&fixture, &path).expect("the v1 fixture is there");
+    assert_eq!(schema_version(&path), 1);
     let store = SqliteStore::open(&path).await.expect("a v1 file opens");
     for expected in FIXTURE {
         let id = MeetingId::new(expected.id.to_owned());
@@ -163,4 +165,137 @@ async fn a_database_written_at_schema_version_1_reads_back_every_meeting_by_id_a
         .query_row("SELECT count(*) FROM meetings", [], |row| row.get(0))
         .unwrap();
     assert_eq!(count, FIXTURE.len());
+    // Migrated to version 2: the join id index is there, and empty, as these
+    // meetings were stored before meetings had a join id.
+    drop(raw);
+    assert_eq!(schema_version(&path), 2);
+    assert_join_meeting_id_index(&path);
+    assert_eq!(join_meeting_ids(&path), vec![None; FIXTURE.len()]);
+}
+
+/// `PRAGMA user_version` of the file at `path`.
+fn schema_version(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap()
+}
+
+/// The file has the unique index on `join_meeting_id`, for rows that have one.
+fn assert_join_meeting_id_index(path: &std::path::Path) {
+    let raw = rusqlite::Connection::open(path).unwrap();
+    let sql: String = raw
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'meetings_join_meeting_id'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the join id index exists");
+    let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        sql,
+        "CREATE UNIQUE INDEX meetings_join_meeting_id ON meetings (join_meeting_id) WHERE join_meeting_id IS NOT NULL"
+    );
+}
+
+/// Each row's `join_meeting_id`, in the order the rows were stored.
+fn join_meeting_ids(path: &std::path::Path) -> Vec<Option<String>> {
+    let raw = rusqlite::Connection::open(path).unwrap();
+    let mut statement = raw
+        .prepare("SELECT join_meeting_id FROM meetings ORDER BY rowid")
+        .unwrap();
+    let ids = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    ids
+}
+
+/// Stores `meeting` under `key` in a version 1 file, as a build of that schema did.
+fn insert_v1(raw: &rusqlite::Connection, key: &MeetingKey, id: &str, json: &str) {
+    raw.execute(
+        "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (id, key.tenant.as_str(), key.user.as_str(), key.external_id.as_str(), json),
+    )
+    .unwrap();
+}
+
+/// Builds between the v1.0 model and schema version 2 stored join ids in the
+/// JSON only: the migration copies each into the indexed column (the earlier
+/// stored keeps one that two meetings share; JSON that does not parse keeps
+/// none and does not stop the migration), and the index then refuses a new
+/// meeting with a backfilled join id.
+#[tokio::test]
+async fn the_migration_to_version_2_fills_the_join_id_index_from_the_stored_json() {
+    let (_directory, path) = database();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.db");
+    std::fs::copy(&fixture, &path).expect("the v1 fixture is there");
+    let keys: Vec<MeetingKey> = (0..5)
+        .map(|n| key("tenant-v1", "user-v1", &format!("joined-{n}")))
+        .collect();
+    let meetings = [
+        sample_meeting_with_join_id(&keys[0], 100, Some("111111111111")),
+        sample_meeting_with_join_id(&keys[1], 101, Some("222222222222")),
+        // Shares the first's join id: stored later, so it keeps none in the index.
+        sample_meeting_with_join_id(&keys[2], 102, Some("111111111111")),
+        sample_meeting_with_join_id(&keys[3], 103, None),
+    ];
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        for (key, meeting) in keys.iter().zip(&meetings) {
+            insert_v1(
+                &raw,
+                key,
+                meeting.id.as_str(),
+                &serde_json::to_string(meeting).unwrap(),
+            );
+        }
+        insert_v1(
+            &raw,
+            &keys[4],
+            "user-v1_broken",
+            "{\"joinMeetingIdSettings\": {\"joinMeetingId\": \"3",
+        );
+    }
+    assert_eq!(schema_version(&path), 1);
+
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("the v1 file migrates");
+    let mut expected = vec![None; FIXTURE.len()];
+    expected.extend([
+        Some("111111111111".to_owned()),
+        Some("222222222222".to_owned()),
+        None,
+        None,
+        None,
+    ]);
+    assert_eq!(join_meeting_ids(&path), expected);
+    assert_eq!(schema_version(&path), 2);
+    assert_join_meeting_id_index(&path);
+
+    for (key, meeting) in keys.iter().zip(&meetings) {
+        let found = store.get_by_key(key).await.unwrap().expect("found by key");
+        assert_eq!(*found, *meeting, "the stored meeting reads back unchanged");
+    }
+    let broken = store.get(&MeetingId::new("user-v1_broken")).await;
+    assert!(
+        matches!(broken, Err(StoreError::Corrupt { .. })),
+        "{broken:?}"
+    );
+
+    let newcomer = key("tenant-v1", "user-v1", "newcomer");
+    let taken = sample_meeting_with_join_id(&newcomer, 200, Some("222222222222"));
+    let refused = store.create_or_get(&newcomer, &|| taken.clone()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    let free = sample_meeting(&newcomer, 201);
+    assert!(store
+        .create_or_get(&newcomer, &|| free.clone())
+        .await
+        .unwrap()
+        .is_created());
 }
