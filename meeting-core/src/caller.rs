@@ -7,13 +7,13 @@ pub const PERSONAL_ACCOUNT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 /// The scopes (delegated) and roles (application) of the permission table.
 pub mod scopes {
-    /// What createOrGet and delete need, delegated.
+    /// What createOrGet, create, update and delete need, delegated.
     pub const READ_WRITE: &str = "OnlineMeetings.ReadWrite";
-    /// Enough to read a meeting, delegated.
+    /// Enough to read or find a meeting, delegated.
     pub const READ: &str = "OnlineMeetings.Read";
-    /// What createOrGet and delete need, for an application (v1.0).
+    /// What createOrGet, create, update and delete need, for an application (v1.0).
     pub const READ_WRITE_ALL: &str = "OnlineMeetings.ReadWrite.All";
-    /// Enough to read a meeting, for an application (v1.0).
+    /// Enough to read or find a meeting, for an application (v1.0).
     pub const READ_ALL: &str = "OnlineMeetings.Read.All";
 }
 
@@ -65,7 +65,14 @@ pub enum Access {
     },
 }
 
-/// What a caller asks to do.
+/// What a caller asks to do. Graph's permission table, for each:
+///
+/// | operation | delegated (work or school) | application (v1.0, under an access policy) |
+/// |---|---|---|
+/// | `CreateOrGet`, `Create`, `Update`, `Delete` | `OnlineMeetings.ReadWrite` | `OnlineMeetings.ReadWrite.All` |
+/// | `Get`, `Find` | `OnlineMeetings.Read` or `.ReadWrite` | `OnlineMeetings.Read.All` or `.ReadWrite.All` |
+///
+/// Personal accounts may do none of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     /// createOrGet.
@@ -74,6 +81,19 @@ pub enum Operation {
     Get,
     /// Delete one meeting.
     Delete,
+    /// Create a meeting without a key (`POST …/onlineMeetings`).
+    Create,
+    /// Change a meeting's updatable members (`PATCH …/onlineMeetings/{id}`).
+    Update,
+    /// Find meetings by join link or join id (`GET …/onlineMeetings?$filter=…`).
+    Find,
+}
+
+impl Operation {
+    /// Whether the operation only reads.
+    pub fn reads_only(self) -> bool {
+        matches!(self, Operation::Get | Operation::Find)
+    }
 }
 
 /// Why a caller may not do what it asked (HTTP 403).
@@ -187,10 +207,7 @@ impl Caller {
             Access::Delegated { scopes } => scopes,
         };
         let has = |wanted: &str| scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted));
-        let allowed = match operation {
-            Operation::CreateOrGet | Operation::Delete => has(scopes::READ_WRITE),
-            Operation::Get => has(scopes::READ_WRITE) || has(scopes::READ),
-        };
+        let allowed = has(scopes::READ_WRITE) || (operation.reads_only() && has(scopes::READ));
         if allowed {
             Ok(())
         } else {
@@ -206,17 +223,16 @@ impl Caller {
         operation: Operation,
     ) -> Result<(), Forbidden> {
         let has = |wanted: &str| roles.iter().any(|r| r.eq_ignore_ascii_case(wanted));
-        let allowed = match operation {
-            Operation::CreateOrGet | Operation::Delete => has(scopes::READ_WRITE_ALL),
-            Operation::Get => has(scopes::READ_WRITE_ALL) || has(scopes::READ_ALL),
-        };
+        let allowed =
+            has(scopes::READ_WRITE_ALL) || (operation.reads_only() && has(scopes::READ_ALL));
         if allowed {
             Ok(())
         } else {
             Err(Forbidden::MissingRole {
-                required: match operation {
-                    Operation::Get => scopes::READ_ALL,
-                    _ => scopes::READ_WRITE_ALL,
+                required: if operation.reads_only() {
+                    scopes::READ_ALL
+                } else {
+                    scopes::READ_WRITE_ALL
                 },
             })
         }
@@ -288,6 +304,46 @@ mod tests {
         assert!(delegated(&[scopes::READ])
             .delegated_permission(Operation::Delete)
             .is_err());
+    }
+
+    #[test]
+    fn create_and_update_need_read_write_and_find_needs_read() {
+        for operation in [Operation::Create, Operation::Update] {
+            assert_eq!(
+                delegated(&[scopes::READ_WRITE]).delegated_permission(operation),
+                Ok(())
+            );
+            assert_eq!(
+                delegated(&[scopes::READ]).delegated_permission(operation),
+                Err(Forbidden::MissingScope {
+                    required: scopes::READ_WRITE
+                })
+            );
+            assert_eq!(
+                Caller::application_permission(&[scopes::READ_ALL.into()], operation),
+                Err(Forbidden::MissingRole {
+                    required: scopes::READ_WRITE_ALL
+                })
+            );
+            assert_eq!(
+                Caller::application_permission(&[scopes::READ_WRITE_ALL.into()], operation),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            delegated(&[scopes::READ]).delegated_permission(Operation::Find),
+            Ok(())
+        );
+        assert_eq!(
+            Caller::application_permission(&[scopes::READ_ALL.into()], Operation::Find),
+            Ok(())
+        );
+        assert_eq!(
+            Caller::application_permission(&[], Operation::Find),
+            Err(Forbidden::MissingRole {
+                required: scopes::READ_ALL
+            })
+        );
     }
 
     #[test]

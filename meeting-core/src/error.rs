@@ -24,6 +24,10 @@ pub enum Error {
         /// The members that differ, such as `subject`.
         members: Vec<&'static str>,
     },
+    /// `If-Match` names none of the meeting's current ETags: it changed since
+    /// the caller read it (412).
+    #[error("the meeting has changed since the ETag in If-Match was read; GET it again and retry with its new ETag")]
+    PreconditionFailed,
     /// The store failed (503 when unavailable, else 500).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -48,6 +52,8 @@ pub enum ErrorCode {
     ParameterMismatch,
     /// `413 RequestEntityTooLarge`: body over the limit.
     RequestEntityTooLarge,
+    /// `412 PreconditionFailed`: `If-Match` names another version of the meeting.
+    PreconditionFailed,
     /// `415 UnsupportedMediaType`: body not `application/json`.
     UnsupportedMediaType,
     /// `500 InternalServerError`: a bug; details go to the log only.
@@ -71,6 +77,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::ParameterMismatch => "ParameterMismatch",
             ErrorCode::RequestEntityTooLarge => "RequestEntityTooLarge",
+            ErrorCode::PreconditionFailed => "PreconditionFailed",
             ErrorCode::UnsupportedMediaType => "UnsupportedMediaType",
             ErrorCode::InternalServerError => "InternalServerError",
             ErrorCode::ServiceUnavailable => "ServiceUnavailable",
@@ -89,6 +96,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::ParameterMismatch => 409,
             ErrorCode::RequestEntityTooLarge => 413,
+            ErrorCode::PreconditionFailed => 412,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::InternalServerError => 500,
             ErrorCode::ServiceUnavailable => 503,
@@ -106,6 +114,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::NotFound => ErrorCode::NotFound,
             Error::ParameterMismatch { .. } => ErrorCode::ParameterMismatch,
+            Error::PreconditionFailed => ErrorCode::PreconditionFailed,
             Error::Store(StoreError::Unavailable { .. }) => ErrorCode::ServiceUnavailable,
             Error::Store(_) => ErrorCode::InternalServerError,
         }

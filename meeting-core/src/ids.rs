@@ -19,9 +19,16 @@ pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
 /// assert!(ExternalId::new("").is_err());
 /// assert!(ExternalId::new("tab\there").is_err());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
+///
+/// A meeting created without a key (`POST …/onlineMeetings`) holds a
+/// placeholder ([`ExternalId::is_placeholder`]) that no request can name: it
+/// begins with a control character, which a client's key may not hold. Both
+/// profiles show it as `externalId: null`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExternalId(Arc<str>);
+
+/// What begins the placeholder key of a meeting created without one.
+const PLACEHOLDER_PREFIX: &str = "\u{1}unkeyed:";
 
 /// Why a string is not an [`ExternalId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +67,36 @@ impl ExternalId {
     /// The key as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The placeholder key of a meeting created without one, unique by `uuid`.
+    pub(crate) fn placeholder(uuid: uuid::Uuid) -> Self {
+        ExternalId(Arc::from(format!("{PLACEHOLDER_PREFIX}{uuid}")))
+    }
+
+    /// Whether this is the placeholder of a meeting created without a key
+    /// (which no client can send, and which is shown as `null`).
+    pub fn is_placeholder(&self) -> bool {
+        self.0.starts_with(PLACEHOLDER_PREFIX)
+    }
+
+    /// The key a client gave, or `None` for a meeting created without one.
+    pub fn client_key(&self) -> Option<&ExternalId> {
+        (!self.is_placeholder()).then_some(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExternalId {
+    /// A client's key by the rules above, or a stored placeholder (which
+    /// request parsing then refuses, see [`CreateOrGetRequest`](crate::CreateOrGetRequest)).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Some(uuid) = text.strip_prefix(PLACEHOLDER_PREFIX) {
+            if uuid::Uuid::try_parse(uuid).is_ok() {
+                return Ok(ExternalId(Arc::from(text)));
+            }
+        }
+        ExternalId::new(text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -239,6 +276,21 @@ pub struct MeetingKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_placeholder_key_reads_back_but_no_client_key_is_one() {
+        let placeholder = ExternalId::placeholder(uuid::Uuid::from_u128(7));
+        assert!(placeholder.is_placeholder() && placeholder.client_key().is_none());
+        let json = serde_json::to_string(&placeholder).unwrap();
+        let read: ExternalId = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, placeholder);
+        assert!(ExternalId::new(placeholder.as_str()).is_err());
+        // The prefix without a UUID is an ordinary (refused) control character.
+        assert!(serde_json::from_str::<ExternalId>(r#""\u0001unkeyed:x""#).is_err());
+        let key = ExternalId::new("unkeyed:x").unwrap();
+        assert_eq!(key.client_key(), Some(&key));
+    }
+
     use super::*;
 
     #[test]

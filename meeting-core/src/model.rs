@@ -261,6 +261,30 @@ impl OnlineMeeting {
             .and_then(|settings| settings.join_meeting_id.as_deref())
     }
 
+    /// The meeting's entity tag, `W/"<16 hex digits>"`: a hash (64-bit FNV-1a)
+    /// of its stored form, so every store, process and profile gives one
+    /// meeting the same tag, and any change gives it another. Weak, as each
+    /// profile writes the meeting differently; `If-Match` compares it as OData
+    /// services do, by its opaque part.
+    pub fn etag(&self) -> String {
+        struct Fnv1a(u64);
+        impl std::io::Write for Fnv1a {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                for &byte in bytes {
+                    self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+        // Writing to a hasher cannot fail, and the model has only string keys.
+        let _ = serde_json::to_writer(&mut hash, self);
+        format!("W/\"{:016x}\"", hash.0)
+    }
+
     /// The organizer's identity as stored.
     pub fn organizer_identity(&self) -> Option<&Identity> {
         self.participants
@@ -269,6 +293,53 @@ impl OnlineMeeting {
             .and_then(|organizer| organizer.identity.as_ref())
             .and_then(|identity| identity.user.as_ref())
     }
+}
+
+/// A join link in the canonical form lookups compare: scheme and host in
+/// lower case, and the hex digits of every percent escape in lower case (as
+/// Teams writes them), so `%3A` finds `%3a`. Everything else is compared
+/// exactly. Stores index a meeting's `joinWebUrl` in this form.
+///
+/// ```
+/// use meeting_core::join_web_url_key;
+///
+/// assert_eq!(
+///     join_web_url_key("HTTPS://Teams.Microsoft.com/l/meetup-join/19%3Ameeting_X%40thread.v2/0"),
+///     "https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0"
+/// );
+/// ```
+pub fn join_web_url_key(url: &str) -> std::borrow::Cow<'_, str> {
+    let authority_end = url.find("://").map_or(0, |scheme_end| {
+        let authority = scheme_end + 3;
+        url[authority..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |end| authority + end)
+    });
+    let bytes = url.as_bytes();
+    let escape_at = |i: usize| bytes[i] == b'%' && i + 2 < bytes.len();
+    let upper_escape = (0..bytes.len()).any(|i| {
+        escape_at(i)
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+            && (bytes[i + 1].is_ascii_uppercase() || bytes[i + 2].is_ascii_uppercase())
+    });
+    if !upper_escape && !url[..authority_end].bytes().any(|b| b.is_ascii_uppercase()) {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    let mut canonical = bytes.to_vec();
+    canonical[..authority_end].make_ascii_lowercase();
+    let mut i = authority_end;
+    while i < canonical.len() {
+        if escape_at(i) && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
+            canonical[i + 1].make_ascii_lowercase();
+            canonical[i + 2].make_ascii_lowercase();
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    // Only ASCII letters changed case: still UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8(canonical).unwrap_or_else(|_| url.to_owned()))
 }
 
 impl Identity {
@@ -354,6 +425,43 @@ mod tests {
             let error = OnlineMeeting::from_stored_json(&stored).unwrap_err();
             assert!(error.to_string().contains("deeper than 128"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_join_link_s_key_ignores_the_case_of_scheme_host_and_escapes_only() {
+        let url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Ab%40thread.v2/0?context=%7b%22Tid%22%7d";
+        assert!(matches!(
+            join_web_url_key(url),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            join_web_url_key(
+                &url.replace("%3a", "%3A")
+                    .replace("https://teams", "HTTPS://Teams")
+            ),
+            url
+        );
+        // The path's own letters are compared exactly.
+        assert_ne!(
+            join_web_url_key(&url.replace("meeting_Ab", "meeting_AB")),
+            url
+        );
+        // A lone or short % is left as it is.
+        assert_eq!(join_web_url_key("https://x/%A"), "https://x/%A");
+    }
+
+    #[test]
+    fn the_etag_is_weak_and_changes_with_any_member() {
+        let meeting = meeting_with_extra(0);
+        let tag = meeting.etag();
+        assert!(
+            tag.starts_with("W/\"") && tag.ends_with('"') && tag.len() == 20,
+            "{tag}"
+        );
+        assert_eq!(tag, meeting.clone().etag());
+        let mut changed = meeting.clone();
+        changed.subject = Some("changed".into());
+        assert_ne!(changed.etag(), tag);
     }
 
     #[test]

@@ -80,6 +80,13 @@ impl TryFrom<RawRequest> for CreateOrGetRequest {
             member: Some("externalId".into()),
             message: "externalId is required".into(),
         })?;
+        if external_id.is_placeholder() {
+            // What ExternalId::new says of it: a client's key holds no control character.
+            return Err(InvalidRequest::member(
+                "externalId",
+                crate::ExternalIdError::ControlCharacter(0),
+            ));
+        }
         Ok(CreateOrGetRequest {
             external_id,
             subject: raw.subject,
@@ -117,7 +124,7 @@ pub struct RequestParticipants {
 
 /// A participant list, refused as soon as it passes [`ATTENDEES_MAX`]
 /// entries: nothing past the limit is built, whatever the body holds.
-fn participant_list<'de, D>(
+pub(crate) fn participant_list<'de, D>(
     deserializer: D,
 ) -> Result<Option<Vec<MeetingParticipantInfo>>, D::Error>
 where
@@ -196,7 +203,7 @@ impl InvalidRequest {
     }
 
     /// A body that is not JSON at all; the message says where.
-    fn syntax(error: &serde_json::Error) -> Self {
+    pub(crate) fn syntax(error: &serde_json::Error) -> Self {
         InvalidRequest {
             member: None,
             message: format!("malformed JSON: {error}"),
@@ -216,6 +223,14 @@ impl InvalidRequest {
         InvalidRequest {
             member: None,
             message: format!("malformed JSON: {problem} at line {line} column {column}"),
+        }
+    }
+
+    /// A problem with the request as a whole, not one member.
+    pub(crate) fn whole(message: impl Into<String>) -> Self {
+        InvalidRequest {
+            member: None,
+            message: message.into(),
         }
     }
 
@@ -295,7 +310,7 @@ impl CreateOrGetRequest {
 }
 
 /// Deserializes the whole of `body` with `read`, refusing trailing characters.
-fn parse<T>(
+pub(crate) fn parse<T>(
     body: &[u8],
     read: impl FnOnce(
         &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
@@ -341,7 +356,7 @@ fn explain(body: &[u8]) -> InvalidRequest {
 /// it holds at most [`JSON_MAX_VALUES`] values and member names, every number
 /// fits an `f64`, and no string holds a lone surrogate escape. Syntax is left
 /// to serde_json.
-fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
+pub(crate) fn check_raw(body: &[u8]) -> Result<(), InvalidRequest> {
     match body.iter().position(|b| !b" \t\r\n".contains(b)) {
         Some(start) if body[start] != b'{' => {
             return Err(InvalidRequest::raw(

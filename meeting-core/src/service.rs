@@ -2,16 +2,21 @@
 
 use crate::access::{AppAccessPolicy, Directory};
 use crate::caller::{Access, Caller, Forbidden, Operation};
+use crate::create::CreateRequest;
 use crate::error::Error;
+use crate::filter::MeetingFilter;
 use crate::generate::{self, Clock, IdSource, RandomIds, SystemClock};
+use crate::ids::ExternalId;
 use crate::ids::{MeetingId, MeetingKey, TenantId, UserId};
 use crate::model::{
     AudioConferencing, AutoAdmittedUsers, ChatInfo, Identity, IdentitySet, MeetingParticipantInfo,
     MeetingParticipants, OnlineMeeting,
 };
+use crate::options::MeetingOptions;
 use crate::options::{JoinMeetingIdSettings, MeetingPolicy};
 use crate::request::{CreateOrGetRequest, InvalidRequest};
-use crate::store::{MeetingStore, Outcome, StoreError};
+use crate::store::{BoxError, MeetingStore, Outcome, StoreError, Updated};
+use crate::update::UpdateRequest;
 use crate::DateTimeOffset;
 use arc_swap::ArcSwap;
 use chrono::TimeDelta;
@@ -289,6 +294,46 @@ impl MeetingService {
             .await
     }
 
+    /// [`Authorized::create`] for `caller` on `target`'s meetings.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        profile: Profile,
+        target: Target<'_>,
+        request: &CreateRequest,
+    ) -> Result<Arc<OnlineMeeting>, Error> {
+        self.authorize(caller, profile, target, Operation::Create)?
+            .create(request)
+            .await
+    }
+
+    /// [`Authorized::update`] for `caller` on `target`'s meetings.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        profile: Profile,
+        target: Target<'_>,
+        id: &MeetingId,
+        request: &UpdateRequest,
+    ) -> Result<Arc<OnlineMeeting>, Error> {
+        self.authorize(caller, profile, target, Operation::Update)?
+            .update(id, request, None)
+            .await
+    }
+
+    /// [`Authorized::find`] for `caller` on `target`'s meetings.
+    pub async fn find(
+        &self,
+        caller: &Caller,
+        profile: Profile,
+        target: Target<'_>,
+        filter: &MeetingFilter,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, Error> {
+        self.authorize(caller, profile, target, Operation::Find)?
+            .find(filter)
+            .await
+    }
+
     /// Succeeds when the store answers.
     pub async fn health(&self) -> Result<(), Error> {
         Ok(self.store.ping().await?)
@@ -377,10 +422,13 @@ impl MeetingService {
             ),
         };
         let policy = &settings.meeting_policy;
+        let is_passcode_required = draft
+            .is_passcode_required
+            .unwrap_or(policy.is_passcode_required);
         let join_meeting_id_settings = JoinMeetingIdSettings {
-            is_passcode_required: policy.is_passcode_required,
+            is_passcode_required,
             join_meeting_id: Some(generate::digits(ids, JOIN_MEETING_ID_DIGITS)),
-            passcode: policy.is_passcode_required.then(|| generate::passcode(ids)),
+            passcode: is_passcode_required.then(|| generate::passcode(ids)),
             ..JoinMeetingIdSettings::default()
         };
         let id = match draft.profile {
@@ -414,7 +462,12 @@ impl MeetingService {
             outer_meeting_auto_admitted_users: None,
             meeting_info: None,
             join_meeting_id_settings: Some(join_meeting_id_settings),
-            meeting_options: Some(policy.options.clone()),
+            meeting_options: Some(
+                draft
+                    .options
+                    .clone()
+                    .unwrap_or_else(|| policy.options.clone()),
+            ),
         }
     }
 }
@@ -490,6 +543,8 @@ impl Authorized<'_> {
             request,
             organizer_upn,
             schedule,
+            options: None,
+            is_passcode_required: None,
         };
         let outcome = service.store_new(&key, &draft).await?;
         if service.settings.load().strict {
@@ -520,11 +575,125 @@ impl Authorized<'_> {
         }
     }
 
+    /// Creates a meeting without a key for the user the call acts for
+    /// (`POST …/onlineMeetings`): every call creates another, found later by
+    /// its id, join link or join id. Checks the request (400) as createOrGet
+    /// does, with the same profile rules for times.
+    pub async fn create(&self, request: &CreateRequest) -> Result<Arc<OnlineMeeting>, Error> {
+        self.require(Operation::Create)?;
+        let service = self.service;
+        let base = request.with_key(ExternalId::placeholder(service.ids.uuid()));
+        let organizer_upn = check_organizer(&self.user, &base)?;
+        let schedule = self
+            .profile
+            .schedule(base.start_date_time, base.end_date_time)?;
+        let options = request
+            .options
+            .apply(&service.settings.load().meeting_policy.options)?;
+        let draft = Draft {
+            caller: self.caller,
+            user: &self.user,
+            profile: self.profile,
+            request: &base,
+            organizer_upn,
+            schedule,
+            options: Some(options),
+            is_passcode_required: request.is_passcode_required,
+        };
+        let key = MeetingKey {
+            tenant: self.caller.tenant.clone(),
+            user: self.user.clone(),
+            external_id: base.external_id.clone(),
+        };
+        // The placeholder key is fresh: the meeting is created (a UUID collision
+        // would return the meeting that has it, which is as good as impossible).
+        Ok(service.store_new(&key, &draft).await?.into_meeting())
+    }
+
+    /// Changes the caller's meeting with this `id` as `request` says, and
+    /// returns it whole (`PATCH …/onlineMeetings/{id}`). One atomic
+    /// read-modify-write in the store: concurrent updates of different
+    /// members all take effect. With `if_match` (the ETags of `If-Match`, `*`
+    /// for any), a meeting whose [ETag](OnlineMeeting::etag) is not among them
+    /// is [`Error::PreconditionFailed`] and left unchanged.
+    pub async fn update(
+        &self,
+        id: &MeetingId,
+        request: &UpdateRequest,
+        if_match: Option<&[String]>,
+    ) -> Result<Arc<OnlineMeeting>, Error> {
+        self.require(Operation::Update)?;
+        request.check(self.profile)?;
+        let change = |stored: &OnlineMeeting| -> Result<OnlineMeeting, BoxError> {
+            if !self.owns(stored) {
+                return Err(Box::new(Error::NotFound));
+            }
+            if let Some(tags) = if_match {
+                if !etag_matches(tags, &stored.etag()) {
+                    return Err(Box::new(Error::PreconditionFailed));
+                }
+            }
+            request
+                .apply(stored)
+                .map_err(|invalid| Box::new(Error::from(invalid)) as BoxError)
+        };
+        match self.service.store.update(id, &change).await? {
+            Updated::Stored(meeting) => Ok(meeting),
+            Updated::Missing => Err(Error::NotFound),
+            Updated::Refused(error) => Err(match error.downcast::<Error>() {
+                Ok(error) => *error,
+                Err(other) => StoreError::internal(other).into(),
+            }),
+        }
+    }
+
+    /// The caller's meetings that `filter` finds (`GET
+    /// …/onlineMeetings?$filter=…`): at most one for a join id, usually one
+    /// for a join link. Meetings of other organizers are left out, so the
+    /// answer is empty, never an error, when the caller may not see the one
+    /// that matches.
+    pub async fn find(&self, filter: &MeetingFilter) -> Result<Vec<Arc<OnlineMeeting>>, Error> {
+        self.require(Operation::Find)?;
+        let store = &self.service.store;
+        let found = match filter {
+            MeetingFilter::JoinWebUrl(url) => {
+                store
+                    .find_by_join_web_url(&crate::join_web_url_key(url))
+                    .await?
+            }
+            MeetingFilter::JoinMeetingId(join_id) => store
+                .find_by_join_meeting_id(join_id)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        Ok(found
+            .into_iter()
+            .filter(|meeting| self.owns(meeting))
+            .collect())
+    }
+
+    /// The user whose meetings this call acts on: the caller, or for an
+    /// application the path's user.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
     async fn owned_meeting(&self, id: &MeetingId) -> Result<Arc<OnlineMeeting>, Error> {
-        let (caller, user) = (self.caller, &self.user);
         let meeting = self.service.store.get(id).await?.ok_or(Error::NotFound)?;
+        if self.owns(&meeting) {
+            Ok(meeting)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Whether `meeting` is organized by the user this call acts for, in the
+    /// caller's tenant.
+    fn owns(&self, meeting: &OnlineMeeting) -> bool {
+        let (caller, user) = (self.caller, &self.user);
         // Compared as ids: a meeting stored before GUIDs were held in one form still matches.
-        let owned = meeting.organizer_identity().is_some_and(|organizer| {
+        meeting.organizer_identity().is_some_and(|organizer| {
             organizer
                 .id
                 .as_deref()
@@ -537,13 +706,17 @@ impl Authorized<'_> {
                     .and_then(|id| TenantId::new(id).ok())
                     .as_ref()
                     == Some(&caller.tenant)
-        });
-        if owned {
-            Ok(meeting)
-        } else {
-            Err(Error::NotFound)
-        }
+        })
     }
+}
+
+/// Whether `If-Match`'s `tags` name `current` (or are `*`): compared by
+/// their opaque part, weak or not, as OData services compare their weak ETags.
+fn etag_matches(tags: &[String], current: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let current = opaque(current);
+    tags.iter()
+        .any(|tag| tag.trim() == "*" || opaque(tag) == current)
 }
 
 /// What a new meeting takes from the call.
@@ -555,6 +728,10 @@ struct Draft<'a> {
     request: &'a CreateOrGetRequest,
     organizer_upn: Option<&'a str>,
     schedule: Schedule,
+    /// Options the request sets (create), else the meeting policy's.
+    options: Option<MeetingOptions>,
+    /// Whether joining by id needs a passcode (create), else the policy's.
+    is_passcode_required: Option<bool>,
 }
 
 /// The organizer is always the user the call acts for: a request naming

@@ -12,6 +12,52 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// once per `create_or_get`, and only when it is about to insert.
 pub type NewMeeting<'a> = &'a (dyn Fn() -> OnlineMeeting + Send + Sync);
 
+/// A change to one stored meeting: given the meeting as stored, the meeting to
+/// store in its place, or why not. A store may call it more than once (each
+/// time with what is stored then) and stores only the result of its last call,
+/// so it must not have effects of its own.
+pub type Change<'a> = &'a (dyn Fn(&OnlineMeeting) -> Result<OnlineMeeting, BoxError> + Send + Sync);
+
+/// What [`MeetingStore::update`] did.
+#[derive(Debug)]
+pub enum Updated {
+    /// The change was applied to the meeting as stored, and its result stored.
+    Stored(Arc<OnlineMeeting>),
+    /// No meeting has this id; the change was not called.
+    Missing,
+    /// The change refused the stored meeting; nothing was written. Holds its error.
+    Refused(BoxError),
+}
+
+/// Checks that `after`, a change of `before`, keeps what stores index a meeting
+/// by: its id, key (organizer, tenant, `externalId`), `joinMeetingId` and
+/// `joinWebUrl`. Every store refuses an update that breaks this as
+/// [`StoreError::Internal`] (the service never asks for one).
+pub fn check_update_keeps_identity(
+    before: &OnlineMeeting,
+    after: &OnlineMeeting,
+) -> Result<(), StoreError> {
+    let changed = if before.id != after.id {
+        "id"
+    } else if before.external_id != after.external_id {
+        "externalId"
+    } else if before.organizer_identity().map(|o| (&o.id, &o.tenant_id))
+        != after.organizer_identity().map(|o| (&o.id, &o.tenant_id))
+    {
+        "participants.organizer"
+    } else if before.join_meeting_id() != after.join_meeting_id() {
+        "joinMeetingIdSettings.joinMeetingId"
+    } else if before.join_web_url != after.join_web_url {
+        "joinWebUrl"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::internal(format!(
+        "an update of meeting {} may not change its {changed}",
+        before.id
+    )))
+}
+
 /// What [`MeetingStore::create_or_get`] (and so createOrGet) did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -75,6 +121,50 @@ pub trait MeetingStore: Send + Sync + std::fmt::Debug {
 
     /// Deletes the meeting with this `id`, freeing its key. Returns whether one was deleted.
     async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError>;
+
+    /// Atomically applies `change` to the meeting with this `id` and stores its
+    /// result: a read-modify-write that loses no update. However many updates
+    /// race on one meeting, from any number of tasks, processes or hosts sharing
+    /// the store, each is applied to the meeting as the ones before it left it.
+    /// An update racing a delete either happens before it (and is deleted) or
+    /// finds the meeting [`Missing`](Updated::Missing).
+    ///
+    /// The result must keep the meeting's identity
+    /// ([`check_update_keeps_identity`]); a store refuses one that does not.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn update(&self, id: &MeetingId, change: Change<'_>) -> Result<Updated, StoreError> {
+        let _ = (id, change);
+        Err(unsupported(self, "update"))
+    }
+
+    /// The meetings whose `joinWebUrl`, in its [canonical form](crate::join_web_url_key),
+    /// is `join_web_url_key`: one index probe, not a scan. Usually one meeting
+    /// at most; a store does not require join links to be unique.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn find_by_join_web_url(
+        &self,
+        join_web_url_key: &str,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        let _ = join_web_url_key;
+        Err(unsupported(self, "find_by_join_web_url"))
+    }
+
+    /// The meeting whose `joinMeetingIdSettings.joinMeetingId` is
+    /// `join_meeting_id` (unique among a store's meetings): one index probe.
+    ///
+    /// The default answers [`StoreError::Internal`]: a store that passes the
+    /// conformance suite implements it.
+    async fn find_by_join_meeting_id(
+        &self,
+        join_meeting_id: &str,
+    ) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        let _ = join_meeting_id;
+        Err(unsupported(self, "find_by_join_meeting_id"))
+    }
 
     /// Succeeds when the store answers; for health checks.
     async fn ping(&self) -> Result<(), StoreError> {

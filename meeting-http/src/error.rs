@@ -18,6 +18,7 @@ pub(crate) fn code_for_status(status: StatusCode) -> ErrorCode {
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::CONFLICT => ErrorCode::ParameterMismatch,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::RequestEntityTooLarge,
+        StatusCode::PRECONDITION_FAILED => ErrorCode::PreconditionFailed,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
         StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
@@ -102,6 +103,7 @@ pub(crate) fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::MethodNotAllowed => "this method is not allowed on this resource",
         ErrorCode::ParameterMismatch => "the request conflicts with the existing meeting",
         ErrorCode::RequestEntityTooLarge => "the request body is larger than 4 MiB",
+        ErrorCode::PreconditionFailed => "the resource has changed since the ETag in If-Match",
         ErrorCode::UnsupportedMediaType => {
             "the request body must be JSON; send Content-Type: application/json"
         }
@@ -172,6 +174,7 @@ mod tests {
             (ErrorCode::MethodNotAllowed, 405),
             (ErrorCode::ParameterMismatch, 409),
             (ErrorCode::RequestEntityTooLarge, 413),
+            (ErrorCode::PreconditionFailed, 412),
             (ErrorCode::UnsupportedMediaType, 415),
             (ErrorCode::InternalServerError, 500),
             (ErrorCode::ServiceUnavailable, 503),
