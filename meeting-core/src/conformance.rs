@@ -94,6 +94,17 @@ macro_rules! store_conformance {
             list_pages_through_every_meeting_in_id_byte_order,
             count_counts_the_stored_meetings,
             clear_deletes_every_meeting_and_frees_every_key,
+            update_stores_the_changed_meeting_whole,
+            update_of_an_unknown_id_is_missing_and_calls_no_change,
+            a_refused_change_writes_nothing,
+            an_update_that_changes_identity_is_refused,
+            concurrent_updates_of_different_members_all_take_effect,
+            update_racing_delete_never_resurrects_the_meeting,
+            lookups_find_by_join_link_and_join_id_and_see_updates,
+            lookups_find_nothing_after_delete,
+            join_link_lookup_compares_the_canonical_form,
+            meetings_sharing_a_join_link_are_all_found,
+            lookups_are_scoped_to_what_the_caller_may_see,
         );
     };
     ($factory:expr) => {
@@ -761,4 +772,426 @@ pub async fn delete_frees_the_join_meeting_id(store: Arc<dyn MeetingStore>) {
         matches!(refused, Err(crate::StoreError::Conflict { .. })),
         "the join id is held again: {refused:?}"
     );
+}
+
+/// An update whose change sets `subject`.
+fn set_subject(
+    subject: &str,
+) -> impl Fn(&OnlineMeeting) -> Result<OnlineMeeting, crate::BoxError> + Send + Sync + '_ {
+    move |stored| {
+        let mut changed = stored.clone();
+        changed.subject = Some(subject.to_owned());
+        Ok(changed)
+    }
+}
+
+fn stored(updated: crate::Updated) -> Arc<OnlineMeeting> {
+    match updated {
+        crate::Updated::Stored(meeting) => meeting,
+        other => panic!("the update is stored, not {other:?}"),
+    }
+}
+
+/// An update applies its change to the meeting as stored and stores the
+/// result whole: found so by id and by key, and returned as stored.
+pub async fn update_stores_the_changed_meeting_whole(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "update-whole");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    let change = |stored: &OnlineMeeting| -> Result<OnlineMeeting, crate::BoxError> {
+        let mut changed = stored.clone();
+        changed.subject = Some("Patch Meeting Subject".to_owned());
+        changed.start_date_time = "2020-09-09T21:33:30.8546353Z".parse().expect("valid");
+        changed.participants.attendees.clear();
+        changed
+            .meeting_options
+            .get_or_insert_with(MeetingOptions::default)
+            .allowed_presenters = OnlineMeetingPresenters::Organizer;
+        Ok(changed)
+    };
+    let updated = stored(store.update(&created.id, &change).await.unwrap());
+    let expected = change(&created).unwrap();
+    assert_eq!(json(&updated), json(&expected));
+    for found in [
+        store.get(&created.id).await.unwrap().expect("by id"),
+        store.get_by_key(&key).await.unwrap().expect("by key"),
+    ] {
+        assert_eq!(json(&found), json(&expected));
+    }
+    assert_eq!(store.count().await.unwrap(), 1, "an update adds no meeting");
+    let again = create(&*store, &key, 2).await;
+    assert!(!again.is_created());
+    assert_eq!(
+        json(again.meeting()),
+        json(&expected),
+        "createOrGet sees it"
+    );
+}
+
+/// An update of an id no meeting has is `Missing` and never calls its change.
+pub async fn update_of_an_unknown_id_is_missing_and_calls_no_change(store: Arc<dyn MeetingStore>) {
+    let calls = AtomicUsize::new(0);
+    let change = |stored: &OnlineMeeting| -> Result<OnlineMeeting, crate::BoxError> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(stored.clone())
+    };
+    let missing = store
+        .update(&MeetingId::new("no-such-id"), &change)
+        .await
+        .unwrap();
+    assert!(matches!(missing, crate::Updated::Missing), "{missing:?}");
+    let key = key("tenant", "user", "update-deleted");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    assert!(store.delete(&created.id).await.unwrap());
+    let missing = store.update(&created.id, &change).await.unwrap();
+    assert!(matches!(missing, crate::Updated::Missing), "{missing:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(store.count().await.unwrap(), 0, "nothing came back");
+}
+
+/// A change that refuses the meeting leaves it as it was and hands its error back.
+pub async fn a_refused_change_writes_nothing(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "update-refused");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    let refuse = |_: &OnlineMeeting| -> Result<OnlineMeeting, crate::BoxError> {
+        Err("the caller may not".into())
+    };
+    match store.update(&created.id, &refuse).await.unwrap() {
+        crate::Updated::Refused(error) => assert_eq!(error.to_string(), "the caller may not"),
+        other => panic!("refused, not {other:?}"),
+    }
+    let found = store.get(&created.id).await.unwrap().expect("still stored");
+    assert_eq!(json(&found), json(&created));
+}
+
+/// A change may not touch what the store indexes: id, key, organizer, join
+/// id, join link. Such an update is an error and writes nothing.
+pub async fn an_update_that_changes_identity_is_refused(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "update-identity");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    let breaks: [fn(&mut OnlineMeeting); 4] = [
+        |m| m.id = MeetingId::new("another-id"),
+        |m| m.external_id = ExternalId::new("another-key").expect("valid"),
+        |m| m.join_web_url.push_str("/other"),
+        |m| {
+            if let Some(settings) = m.join_meeting_id_settings.as_mut() {
+                settings.join_meeting_id = Some("999999999999".to_owned());
+            }
+        },
+    ];
+    for (n, breaks) in breaks.into_iter().enumerate() {
+        let change = |stored: &OnlineMeeting| -> Result<OnlineMeeting, crate::BoxError> {
+            let mut changed = stored.clone();
+            breaks(&mut changed);
+            Ok(changed)
+        };
+        let result = store.update(&created.id, &change).await;
+        assert!(
+            matches!(result, Err(crate::StoreError::Internal { .. })),
+            "change {n}: {result:?}"
+        );
+        let found = store.get(&created.id).await.unwrap().expect("still stored");
+        assert_eq!(json(&found), json(&created), "change {n} wrote nothing");
+    }
+}
+
+/// 8 tasks update one meeting at once, each 6 times, each its own member
+/// (a counter in `meetingInfo`): every one of the 48 updates takes effect,
+/// however they interleave. A lost update would leave a counter short.
+pub async fn concurrent_updates_of_different_members_all_take_effect(store: Arc<dyn MeetingStore>) {
+    const TASKS: usize = 8;
+    const ROUNDS: u64 = 6;
+    let key = key("tenant", "user", "update-race");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (store, barrier, id) =
+                (Arc::clone(&store), Arc::clone(&barrier), created.id.clone());
+            tokio::spawn(async move {
+                let member = format!("counter{task}");
+                barrier.wait().await;
+                for _ in 0..ROUNDS {
+                    let change =
+                        |stored: &OnlineMeeting| -> Result<OnlineMeeting, crate::BoxError> {
+                            let mut changed = stored.clone();
+                            let info = changed.meeting_info.get_or_insert_with(Default::default);
+                            let count = info.get(&member).and_then(|v| v.as_u64()).unwrap_or(0);
+                            info.insert(member.clone(), json!(count + 1));
+                            Ok(changed)
+                        };
+                    stored(
+                        store
+                            .update(&id, &change)
+                            .await
+                            .expect("the update succeeds"),
+                    );
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("the task completes");
+    }
+    let found = store.get(&created.id).await.unwrap().expect("stored");
+    let info = found.meeting_info.as_ref().expect("meetingInfo kept");
+    for task in 0..TASKS {
+        assert_eq!(
+            info.get(&format!("counter{task}")).and_then(|v| v.as_u64()),
+            Some(ROUNDS),
+            "task {task}'s updates all took effect: {info:?}"
+        );
+    }
+    assert_eq!(
+        info.get("joinMeetingId"),
+        created
+            .meeting_info
+            .as_ref()
+            .and_then(|i| i.get("joinMeetingId")),
+        "what no task touched is kept"
+    );
+}
+
+/// Updates racing a delete of their meeting each either happen before the
+/// delete or find the meeting missing; afterwards the meeting is gone by id,
+/// key, join id and join link, and nothing an update wrote survives it.
+pub async fn update_racing_delete_never_resurrects_the_meeting(store: Arc<dyn MeetingStore>) {
+    for round in 0..4u64 {
+        let key = key("tenant", "user", &format!("update-delete-{round}"));
+        let created = create(&*store, &key, round).await.into_meeting();
+        let barrier = Arc::new(tokio::sync::Barrier::new(5));
+        let updates: Vec<_> = (0..4)
+            .map(|n| {
+                let (store, barrier, id) =
+                    (Arc::clone(&store), Arc::clone(&barrier), created.id.clone());
+                tokio::spawn(async move {
+                    let subject = format!("update {n}");
+                    barrier.wait().await;
+                    let change = set_subject(&subject);
+                    let updated = store.update(&id, &change).await;
+                    updated
+                })
+            })
+            .collect();
+        barrier.wait().await;
+        assert!(
+            store.delete(&created.id).await.unwrap(),
+            "the delete deletes"
+        );
+        for update in updates {
+            match update.await.expect("the task completes") {
+                Ok(crate::Updated::Stored(_) | crate::Updated::Missing) => {}
+                other => panic!("stored before the delete or missing, not {other:?}"),
+            }
+        }
+        assert_eq!(store.get(&created.id).await.unwrap(), None);
+        assert_eq!(store.get_by_key(&key).await.unwrap(), None);
+        let join_id = created.join_meeting_id().expect("the sample has one");
+        assert_eq!(store.find_by_join_meeting_id(join_id).await.unwrap(), None);
+        let url = crate::join_web_url_key(&created.join_web_url);
+        assert!(store.find_by_join_web_url(&url).await.unwrap().is_empty());
+    }
+    assert_eq!(store.count().await.unwrap(), 0);
+}
+
+/// A meeting is found by its join link and by its join id, as stored,
+/// updates included; other links and ids find nothing.
+pub async fn lookups_find_by_join_link_and_join_id_and_see_updates(store: Arc<dyn MeetingStore>) {
+    let first = create(&*store, &key("tenant", "user", "lookup-1"), 1)
+        .await
+        .into_meeting();
+    let second = create(&*store, &key("tenant", "user", "lookup-2"), 2)
+        .await
+        .into_meeting();
+    for meeting in [&first, &second] {
+        let by_link = store
+            .find_by_join_web_url(&crate::join_web_url_key(&meeting.join_web_url))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_link.iter().map(|m| json(m)).collect::<Vec<_>>(),
+            [json(meeting)]
+        );
+        let join_id = meeting.join_meeting_id().expect("the sample has one");
+        let by_id = store
+            .find_by_join_meeting_id(join_id)
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(json(&by_id), json(meeting));
+    }
+    assert!(store
+        .find_by_join_web_url("https://teams.example/l/meetup-join/none")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.find_by_join_meeting_id("000000000000").await.unwrap(),
+        None
+    );
+    let updated = stored(
+        store
+            .update(&first.id, &set_subject("changed"))
+            .await
+            .unwrap(),
+    );
+    let join_id = first.join_meeting_id().expect("the sample has one");
+    let by_id = store
+        .find_by_join_meeting_id(join_id)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(json(&by_id), json(&updated));
+    let by_link = store
+        .find_by_join_web_url(&crate::join_web_url_key(&first.join_web_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_link.iter().map(|m| json(m)).collect::<Vec<_>>(),
+        [json(&updated)]
+    );
+}
+
+/// A deleted meeting is found by neither its join link nor its join id.
+pub async fn lookups_find_nothing_after_delete(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "lookup-delete");
+    let created = create(&*store, &key, 1).await.into_meeting();
+    let link = crate::join_web_url_key(&created.join_web_url).into_owned();
+    let join_id = created
+        .join_meeting_id()
+        .expect("the sample has one")
+        .to_owned();
+    assert_eq!(store.find_by_join_web_url(&link).await.unwrap().len(), 1);
+    assert!(store.delete(&created.id).await.unwrap());
+    assert!(store.find_by_join_web_url(&link).await.unwrap().is_empty());
+    assert_eq!(store.find_by_join_meeting_id(&join_id).await.unwrap(), None);
+}
+
+/// The join link is indexed in its canonical form: a lookup with upper-case
+/// escapes or host finds a meeting stored with lower-case ones.
+pub async fn join_link_lookup_compares_the_canonical_form(store: Arc<dyn MeetingStore>) {
+    let key = key("tenant", "user", "lookup-canonical");
+    let mut meeting = sample_meeting(&key, 1);
+    meeting.join_web_url =
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Zx%40thread.v2/0?context=%7b%7d"
+            .to_owned();
+    store
+        .create_or_get(&key, &|| meeting.clone())
+        .await
+        .unwrap();
+    let asked = crate::join_web_url_key(
+        "HTTPS://Teams.Microsoft.com/l/meetup-join/19%3Ameeting_Zx%40thread.v2/0?context=%7B%7D",
+    );
+    let found = store.find_by_join_web_url(&asked).await.unwrap();
+    assert_eq!(
+        found.iter().map(|m| json(m)).collect::<Vec<_>>(),
+        [json(&meeting)]
+    );
+    let other_case = crate::join_web_url_key(
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_ZX%40thread.v2/0?context=%7b%7d",
+    );
+    assert!(
+        store
+            .find_by_join_web_url(&other_case)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the path's letters are compared exactly"
+    );
+}
+
+/// Join links need not be unique: every meeting with one is found.
+pub async fn meetings_sharing_a_join_link_are_all_found(store: Arc<dyn MeetingStore>) {
+    let first = create(&*store, &key("tenant", "user-a", "shared-link"), 7)
+        .await
+        .into_meeting();
+    let second = create(&*store, &key("tenant", "user-b", "shared-link"), 7)
+        .await
+        .into_meeting();
+    assert_eq!(
+        first.join_web_url, second.join_web_url,
+        "sample n gives the link"
+    );
+    let mut found: Vec<String> = store
+        .find_by_join_web_url(&crate::join_web_url_key(&first.join_web_url))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id.as_str().to_owned())
+        .collect();
+    found.sort();
+    let mut expected = vec![first.id.as_str().to_owned(), second.id.as_str().to_owned()];
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+/// Through the service, over this store: a lookup answers only the caller's
+/// own meetings (same user and tenant); another user's meeting is not found,
+/// however it is asked for, and neither can it be updated.
+pub async fn lookups_are_scoped_to_what_the_caller_may_see(store: Arc<dyn MeetingStore>) {
+    use crate::{
+        scopes, Caller, CreateOrGetRequest, MeetingFilter, MeetingService, Profile, Target,
+    };
+    let service = MeetingService::new(Arc::clone(&store));
+    let caller = |tenant: &str, user: &str| {
+        Caller::delegated(
+            TenantId::new(tenant).expect("valid"),
+            UserId::new(user).expect("valid"),
+            [scopes::READ_WRITE],
+        )
+    };
+    let owner = caller("tenant-a", "owner");
+    let request = CreateOrGetRequest::new(ExternalId::new("scoped").expect("valid"));
+    let meeting = service
+        .create_or_get(&owner, Target::Me, Profile::V1, &request)
+        .await
+        .expect("created")
+        .into_meeting();
+    let filters = [
+        MeetingFilter::JoinWebUrl(meeting.join_web_url.clone()),
+        MeetingFilter::JoinMeetingId(
+            meeting
+                .join_meeting_id()
+                .expect("v1.0 gives one")
+                .to_owned(),
+        ),
+    ];
+    for filter in &filters {
+        let found = service
+            .find(&owner, Profile::V1, Target::Me, filter)
+            .await
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            [meeting.id.as_str()]
+        );
+        for other in [
+            caller("tenant-a", "someone-else"),
+            caller("tenant-b", "owner"),
+        ] {
+            let found = service
+                .find(&other, Profile::V1, Target::Me, filter)
+                .await
+                .unwrap();
+            assert!(
+                found.is_empty(),
+                "{other:?} sees nothing through {filter:?}"
+            );
+        }
+    }
+    let patch = crate::UpdateRequest::from_json(br#"{"subject": "not yours"}"#).expect("valid");
+    let refused = service
+        .update(
+            &caller("tenant-a", "someone-else"),
+            Profile::V1,
+            Target::Me,
+            &meeting.id,
+            &patch,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(crate::Error::NotFound)),
+        "{refused:?}"
+    );
+    let unchanged = store.get(&meeting.id).await.unwrap().expect("stored");
+    assert_eq!(json(&unchanged), json(&meeting));
 }

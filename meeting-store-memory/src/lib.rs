@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use meeting_core::{
-    MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
+    check_update_keeps_identity, join_web_url_key, Change, MeetingId, MeetingKey, MeetingStore,
+    NewMeeting, OnlineMeeting, Outcome, StoreError, Updated,
 };
 use std::sync::Arc;
 
-/// Meetings in memory, by key, by id and by `joinMeetingId`.
+/// Meetings in memory, by key, by id, by `joinMeetingId` and by `joinWebUrl`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     by_key: DashMap<MeetingKey, Arc<OnlineMeeting>>,
@@ -20,6 +21,8 @@ pub struct MemoryStore {
     /// Each stored meeting's `joinMeetingId`, which no two meetings share
     /// (meetings stored without one have no entry).
     ids_by_join_id: DashMap<String, MeetingId>,
+    /// The meetings of each join link, in its canonical form.
+    ids_by_join_url: DashMap<String, Vec<MeetingId>>,
 }
 
 impl MemoryStore {
@@ -76,6 +79,10 @@ impl MeetingStore for MemoryStore {
                     }
                 }
                 id_slot.insert(key.clone());
+                self.ids_by_join_url
+                    .entry(join_web_url_key(&meeting.join_web_url).into_owned())
+                    .or_default()
+                    .push(meeting.id.clone());
                 slot.insert(Arc::clone(&meeting));
                 Ok(Outcome::Created(meeting))
             }
@@ -108,7 +115,65 @@ impl MeetingStore for MemoryStore {
             self.ids_by_join_id
                 .remove_if(join_id, |_, owner| owner == id);
         }
+        let link = join_web_url_key(&meeting.join_web_url);
+        if let Some(mut ids) = self.ids_by_join_url.get_mut(link.as_ref()) {
+            ids.retain(|other| other != id);
+        }
+        self.ids_by_join_url
+            .remove_if(link.as_ref(), |_, ids| ids.is_empty());
         Ok(true)
+    }
+
+    async fn update(&self, id: &MeetingId, change: Change<'_>) -> Result<Updated, StoreError> {
+        let Some(key) = self.keys_by_id.get(id).map(|key| key.clone()) else {
+            return Ok(Updated::Missing);
+        };
+        // The key's entry stays locked from read to write: no other update or
+        // delete of this meeting runs in between.
+        let Some(mut entry) = self.by_key.get_mut(&key) else {
+            return Ok(Updated::Missing);
+        };
+        if entry.id != *id {
+            return Ok(Updated::Missing);
+        }
+        let changed = match change(&entry) {
+            Ok(changed) => changed,
+            Err(refusal) => return Ok(Updated::Refused(refusal)),
+        };
+        check_update_keeps_identity(&entry, &changed)?;
+        let changed = Arc::new(changed);
+        *entry = Arc::clone(&changed);
+        Ok(Updated::Stored(changed))
+    }
+
+    async fn find_by_join_web_url(
+        &self,
+        join_web_url_key: &str,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        let ids = self
+            .ids_by_join_url
+            .get(join_web_url_key)
+            .map(|ids| ids.clone())
+            .unwrap_or_default();
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get(&id).await?);
+        }
+        Ok(found)
+    }
+
+    async fn find_by_join_meeting_id(
+        &self,
+        join_meeting_id: &str,
+    ) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        let Some(id) = self
+            .ids_by_join_id
+            .get(join_meeting_id)
+            .map(|id| id.clone())
+        else {
+            return Ok(None);
+        };
+        self.get(&id).await
     }
 
     async fn list(
