@@ -570,3 +570,82 @@ async fn settings_replaced_while_serving_apply_to_every_clone_from_the_next_call
     let detached = clone.clone().with_settings(Settings::default());
     assert!(!detached.settings().strict && clone.settings().strict);
 }
+
+/// UUIDs 1, 2, 3, …, except that once primed, the next `count` draws all give `value`.
+#[derive(Debug, Default)]
+struct PrimedIds(std::sync::Mutex<PrimedState>);
+
+#[derive(Debug, Default)]
+struct PrimedState {
+    next: u128,
+    drawn: u64,
+    primed: Option<(u128, u64)>,
+}
+
+impl PrimedIds {
+    fn prime(&self, value: u128, count: u64) {
+        self.0.lock().unwrap().primed = Some((value, count));
+    }
+
+    fn drawn(&self) -> u64 {
+        self.0.lock().unwrap().drawn
+    }
+}
+
+impl meeting_core::IdSource for PrimedIds {
+    fn uuid(&self) -> uuid::Uuid {
+        let mut state = self.0.lock().unwrap();
+        state.drawn += 1;
+        let value = match &mut state.primed {
+            Some((value, left)) if *left > 0 => {
+                *left -= 1;
+                *value
+            }
+            _ => {
+                state.next += 1;
+                state.next
+            }
+        };
+        uuid::Uuid::from_u128(value)
+    }
+}
+
+#[tokio::test]
+async fn a_new_meeting_whose_join_meeting_id_is_already_stored_is_built_again_with_another() {
+    use meeting_core::MeetingStore as _;
+    let store = Arc::new(MemoryStore::new());
+    let ids = Arc::new(PrimedIds::default());
+    let service = MeetingService::new(Arc::clone(&store) as Arc<dyn meeting_core::MeetingStore>)
+        .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")))
+        .with_ids(Arc::clone(&ids) as Arc<dyn meeting_core::IdSource>);
+    let first = create(&service, KEYED).await.into_meeting();
+    let per_build = ids.drawn();
+    let taken = first
+        .join_meeting_id()
+        .expect("a new meeting has a join id");
+    // Every value the second meeting's first build draws is the one the first
+    // meeting's join id came from: its join id is the first's, its thread
+    // (and so its id) is not, as the first's thread came from another draw.
+    ids.prime(taken.parse().unwrap(), per_build);
+
+    let second = create(&service, r#"{"externalId":"key-2"}"#).await;
+
+    assert!(second.is_created());
+    let second = second.meeting();
+    assert_ne!(second.id, first.id);
+    let drawn_again = second
+        .join_meeting_id()
+        .expect("a new meeting has a join id");
+    assert_ne!(drawn_again, taken, "the colliding join id was drawn again");
+    assert_eq!(
+        ids.drawn(),
+        3 * per_build,
+        "one refused build, then one stored"
+    );
+    assert_eq!(store.len(), 2);
+    assert_eq!(
+        store.get(&first.id).await.unwrap().as_deref(),
+        Some(&*first),
+        "the first meeting keeps its join id"
+    );
+}
