@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::{MeetingKey, MeetingStore, OnlineMeeting};
+use meeting_core::{join_web_url_key, MeetingKey, MeetingStore, OnlineMeeting};
 use meeting_store_sqlite::sql::{INSERT, SELECT_BY_KEY};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::{Connection, OpenFlags};
@@ -94,6 +94,7 @@ fn database(count: u64) -> PathBuf {
                     key.external_id.as_str(),
                     serde_json::to_string(&meeting).unwrap(),
                     meeting.join_meeting_id(),
+                    join_web_url_key(&meeting.join_web_url),
                 ))
                 .unwrap();
         }
@@ -336,6 +337,7 @@ fn raw_create(connection: &Connection) {
             key.external_id.as_str(),
             json.as_str(),
             meeting.join_meeting_id(),
+            join_web_url_key(&meeting.join_web_url),
         ))
         .unwrap();
     connection.execute_batch("COMMIT").unwrap();

@@ -53,7 +53,8 @@ pub use options::{SqliteOptions, Synchronous};
 use async_trait::async_trait;
 use error::Error;
 use meeting_core::{
-    MeetingId, MeetingKey, MeetingStore, NewMeeting, OnlineMeeting, Outcome, StoreError,
+    check_update_keeps_identity, Change, MeetingId, MeetingKey, MeetingStore, NewMeeting,
+    OnlineMeeting, Outcome, StoreError, Updated,
 };
 use read::{ParsedMeetings, Readers};
 use std::fmt;
@@ -267,6 +268,71 @@ impl MeetingStore for SqliteStore {
         Ok(deleted)
     }
 
+    /// Reads the meeting on a reader connection, applies `change`, and has
+    /// the writer store the result only if the row still holds the text that
+    /// was read (a compare-and-set inside the writer's transaction); when
+    /// another write came between, from this process or another, it reads
+    /// again and retries, so no update is lost and none waits on a lock while
+    /// its change runs.
+    async fn update(&self, id: &MeetingId, change: Change<'_>) -> Result<Updated, StoreError> {
+        let deadline = self.deadline();
+        loop {
+            let (read_id, parsed) = (id.clone(), Arc::clone(&self.parsed));
+            let Some((current, text)) = self
+                .readers
+                .run(move |connection| read::by_id_with_text(connection, &parsed, &read_id))
+                .await?
+            else {
+                return Ok(Updated::Missing);
+            };
+            let changed = match change(&current) {
+                Ok(changed) => changed,
+                Err(refusal) => return Ok(Updated::Refused(refusal)),
+            };
+            check_update_keeps_identity(&current, &changed)?;
+            let changed = Arc::new(changed);
+            let json: Arc<str> = serde_json::to_string(&*changed)
+                .map_err(Error::Serialize)?
+                .into();
+            let (reply, answer) = oneshot::channel();
+            let work = Work::Update {
+                id: id.as_str().to_owned(),
+                expected: text,
+                json: Arc::clone(&json),
+                reply,
+            };
+            if self.write(work, deadline, answer).await? {
+                self.parsed.remember(&changed, &json);
+                return Ok(Updated::Stored(changed));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::DeadlinePassed(None).into());
+            }
+        }
+    }
+
+    async fn find_by_join_web_url(
+        &self,
+        join_web_url_key: &str,
+    ) -> Result<Vec<Arc<OnlineMeeting>>, StoreError> {
+        let (link, parsed) = (join_web_url_key.to_owned(), Arc::clone(&self.parsed));
+        Ok(self
+            .readers
+            .run(move |connection| read::by_join_web_url(connection, &parsed, &link))
+            .await?)
+    }
+
+    async fn find_by_join_meeting_id(
+        &self,
+        join_meeting_id: &str,
+    ) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        let (join_id, parsed) = (join_meeting_id.to_owned(), Arc::clone(&self.parsed));
+        Ok(self
+            .readers
+            .run(move |connection| read::by_join_meeting_id(connection, &parsed, &join_id))
+            .await?)
+    }
+
     async fn list(
         &self,
         after: Option<&MeetingId>,
@@ -423,6 +489,35 @@ mod parsed_meetings {
         let hit = store.get_by_key(&k).await.unwrap().unwrap();
         assert_eq!(hit, created);
         assert!(!Arc::ptr_eq(&hit, &created));
+    }
+
+    #[test]
+    fn each_lookup_is_one_probe_of_its_index() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meetings.db");
+        let options = SqliteOptions::default();
+        let mut connection = schema::connect(&path, &options, true).unwrap();
+        schema::migrate(&mut connection, &path).unwrap();
+        for (statement, index) in [
+            (sql::SELECT_BY_JOIN_WEB_URL, "meetings_join_web_url"),
+            (sql::SELECT_BY_JOIN_MEETING_ID, "meetings_join_meeting_id"),
+        ] {
+            let plan: Vec<String> = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+                .unwrap()
+                .query_map(["x"], |row| row.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH meetings USING INDEX {index} (join_{}=?)",
+                    &index[14..]
+                )],
+                "{statement}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -6,8 +6,11 @@
 use crate::error::Error;
 use crate::options::SqliteOptions;
 use crate::schema::connect;
-use crate::sql::{COUNT, SELECT_BY_ID, SELECT_BY_KEY, SELECT_PAGE};
-use meeting_core::{MeetingId, MeetingKey, OnlineMeeting};
+use crate::sql::{
+    COUNT, SELECT_BY_ID, SELECT_BY_JOIN_MEETING_ID, SELECT_BY_JOIN_WEB_URL, SELECT_BY_KEY,
+    SELECT_PAGE,
+};
+use meeting_core::{join_web_url_key, MeetingId, MeetingKey, OnlineMeeting};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -105,6 +108,56 @@ pub(crate) fn by_id(
     let mut statement = connection.prepare_cached(SELECT_BY_ID)?;
     let found = statement
         .query_row([id.as_str()], |row| Ok(parsed.meeting(row)))
+        .optional()?;
+    found.transpose()
+}
+
+/// The meeting with this id and the text it is stored as: what an update
+/// changes, and compares before it writes.
+pub(crate) fn by_id_with_text(
+    connection: &Connection,
+    parsed: &ParsedMeetings,
+    id: &MeetingId,
+) -> Result<Option<(Arc<OnlineMeeting>, String)>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_BY_ID)?;
+    let found = statement
+        .query_row([id.as_str()], |row| {
+            Ok(parsed
+                .meeting(row)
+                .and_then(|meeting| Ok((meeting, row_text(row)?.1.to_owned()))))
+        })
+        .optional()?;
+    found.transpose()
+}
+
+/// The meetings whose join link's canonical form is `link`: one probe of the
+/// case-insensitive index, its candidates compared exactly in canonical form.
+pub(crate) fn by_join_web_url(
+    connection: &Connection,
+    parsed: &ParsedMeetings,
+    link: &str,
+) -> Result<Vec<Arc<OnlineMeeting>>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_BY_JOIN_WEB_URL)?;
+    let mut rows = statement.query([link])?;
+    let mut meetings = Vec::new();
+    while let Some(row) = rows.next()? {
+        let meeting = parsed.meeting(row)?;
+        if join_web_url_key(&meeting.join_web_url) == link {
+            meetings.push(meeting);
+        }
+    }
+    Ok(meetings)
+}
+
+/// The meeting with this join id: one probe of its unique index.
+pub(crate) fn by_join_meeting_id(
+    connection: &Connection,
+    parsed: &ParsedMeetings,
+    join_meeting_id: &str,
+) -> Result<Option<Arc<OnlineMeeting>>, Error> {
+    let mut statement = connection.prepare_cached(SELECT_BY_JOIN_MEETING_ID)?;
+    let found = statement
+        .query_row([join_meeting_id], |row| Ok(parsed.meeting(row)))
         .optional()?;
     found.transpose()
 }

@@ -48,6 +48,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX meetings_join_meeting_id ON meetings (join_meeting_id)
         WHERE join_meeting_id IS NOT NULL;",
+    // Version 3. Each meeting's joinWebUrl beside its JSON, indexed without
+    // regard to ASCII case: a lookup by join link is one probe of the index,
+    // whose few candidates are then compared in their canonical form
+    // (meeting_core::join_web_url_key, which changes only ASCII case). Not
+    // unique: nothing requires two meetings' links to differ. Meetings stored
+    // before take theirs from their JSON.
+    "ALTER TABLE meetings ADD COLUMN join_web_url TEXT COLLATE NOCASE;
+    UPDATE meetings
+        SET join_web_url = json_extract(meeting, '$.joinWebUrl')
+        WHERE CASE WHEN json_valid(meeting)
+            THEN json_type(meeting, '$.joinWebUrl') = 'text'
+            ELSE 0 END;
+    CREATE INDEX meetings_join_web_url ON meetings (join_web_url COLLATE NOCASE)
+        WHERE join_web_url IS NOT NULL;",
 ];
 
 /// The schema version this build writes and reads.

@@ -3,12 +3,27 @@
 //! store runs) all take them from here.
 
 /// Stores a meeting unless its key has one:
-/// `(id, tenant_id, user_id, external_id, meeting, join_meeting_id)`. An id or
-/// a join id that another key's meeting holds fails the statement.
+/// `(id, tenant_id, user_id, external_id, meeting, join_meeting_id, join_web_url)`.
+/// An id or a join id that another key's meeting holds fails the statement.
 pub const INSERT: &str =
-    "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting, join_meeting_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting, join_meeting_id, join_web_url)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
     ON CONFLICT (tenant_id, user_id, external_id) DO NOTHING";
+
+/// Replaces the meeting with id `?1` by `?3` if it is still stored as `?2`
+/// (the text the change was computed from): a compare-and-set that loses no
+/// update, whichever connection or process wrote in between.
+pub const UPDATE_IF_UNCHANGED: &str =
+    "UPDATE meetings SET meeting = ?3 WHERE id = ?1 AND meeting = ?2";
+
+/// `(id, meeting)` of the meetings whose join link is `?1` but for ASCII case
+/// (one probe of `meetings_join_web_url`).
+pub const SELECT_BY_JOIN_WEB_URL: &str =
+    "SELECT id, meeting FROM meetings WHERE join_web_url = ?1 COLLATE NOCASE";
+
+/// `(id, meeting)` of the meeting with this join id (one probe of `meetings_join_meeting_id`).
+pub const SELECT_BY_JOIN_MEETING_ID: &str =
+    "SELECT id, meeting FROM meetings WHERE join_meeting_id = ?1";
 
 /// Whether a meeting with this id is stored.
 pub const ID_IS_STORED: &str = "SELECT 1 FROM meetings WHERE id = ?1";

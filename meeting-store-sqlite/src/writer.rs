@@ -20,8 +20,10 @@
 
 use crate::error::{is_busy, is_write_failure, Error};
 use crate::read::parse_meeting;
-use crate::sql::{DELETE, DELETE_ALL, ID_IS_STORED, INSERT, PROBE_INSERT, SELECT_BY_KEY};
-use meeting_core::{MeetingKey, OnlineMeeting, Outcome};
+use crate::sql::{
+    DELETE, DELETE_ALL, ID_IS_STORED, INSERT, PROBE_INSERT, SELECT_BY_KEY, UPDATE_IF_UNCHANGED,
+};
+use meeting_core::{join_web_url_key, MeetingKey, OnlineMeeting, Outcome};
 use rusqlite::{Connection, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -43,6 +45,14 @@ pub(crate) enum Work {
         json: Arc<str>,
         reply: oneshot::Sender<Result<Outcome, Error>>,
     },
+    /// Replace the meeting with this id by `json` if it is still stored as
+    /// `expected`; answers whether it was.
+    Update {
+        id: String,
+        expected: String,
+        json: Arc<str>,
+        reply: oneshot::Sender<Result<bool, Error>>,
+    },
     /// Delete the meeting with this id.
     Delete {
         id: String,
@@ -62,6 +72,7 @@ pub(crate) enum Work {
 /// What a job did inside the transaction, sent to its caller only once that transaction committed.
 enum Done {
     Create(Result<Outcome, Error>),
+    Update(Result<bool, Error>),
     Delete(Result<bool, Error>),
     Clear(Result<u64, Error>),
     Probe(Result<(), Error>),
@@ -73,6 +84,7 @@ impl Done {
         matches!(
             self,
             Done::Create(Ok(Outcome::Created(_)))
+                | Done::Update(Ok(true))
                 | Done::Delete(Ok(_))
                 | Done::Clear(Ok(_))
                 | Done::Probe(Ok(()))
@@ -83,6 +95,7 @@ impl Done {
     fn write_failure(&self) -> Option<&Arc<rusqlite::Error>> {
         match self {
             Done::Create(Err(Error::WritesFailing(error)))
+            | Done::Update(Err(Error::WritesFailing(error)))
             | Done::Delete(Err(Error::WritesFailing(error)))
             | Done::Probe(Err(Error::WritesFailing(error))) => Some(error),
             _ => None,
@@ -97,6 +110,7 @@ impl Job {
     fn answer(self, done: Done) {
         match (self.work, done) {
             (Work::Create { reply, .. }, Done::Create(result)) => drop(reply.send(result)),
+            (Work::Update { reply, .. }, Done::Update(result)) => drop(reply.send(result)),
             (Work::Delete { reply, .. }, Done::Delete(result)) => drop(reply.send(result)),
             (Work::Clear { reply }, Done::Clear(result)) => drop(reply.send(result)),
             (Work::Probe { reply }, Done::Probe(result)) => drop(reply.send(result)),
@@ -112,6 +126,7 @@ impl Job {
     fn fail_work(work: Work, error: impl Fn() -> Error) {
         match work {
             Work::Create { reply, .. } => drop(reply.send(Err(error()))),
+            Work::Update { reply, .. } => drop(reply.send(Err(error()))),
             Work::Delete { reply, .. } => drop(reply.send(Err(error()))),
             Work::Clear { reply } => drop(reply.send(Err(error()))),
             Work::Probe { reply } => drop(reply.send(Err(error()))),
@@ -122,6 +137,7 @@ impl Job {
     fn abandoned(&self) -> bool {
         match &self.work {
             Work::Create { reply, .. } => reply.is_closed(),
+            Work::Update { reply, .. } => reply.is_closed(),
             Work::Delete { reply, .. } => reply.is_closed(),
             Work::Clear { reply } => reply.is_closed(),
             Work::Probe { reply } => reply.is_closed(),
@@ -293,6 +309,7 @@ fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
                 key.external_id.as_str(),
                 &**json,
                 meeting.join_meeting_id(),
+                join_web_url_key(&meeting.join_web_url),
             ));
             let result = match inserted {
                 Ok(1) => Ok(Outcome::Created(Arc::clone(meeting))),
@@ -307,6 +324,19 @@ fn apply(connection: &Connection, job: &Job) -> rusqlite::Result<Done> {
                 Err(error) => alone(connection, error)?,
             };
             Ok(Done::Create(result))
+        }
+        Work::Update {
+            id, expected, json, ..
+        } => {
+            let result = match connection.prepare_cached(UPDATE_IF_UNCHANGED)?.execute((
+                id.as_str(),
+                expected.as_str(),
+                &**json,
+            )) {
+                Ok(changed) => Ok(changed > 0),
+                Err(error) => alone(connection, error)?,
+            };
+            Ok(Done::Update(result))
         }
         Work::Delete { id, .. } => {
             let deleted = connection.prepare_cached(DELETE)?.execute([id.as_str()])?;

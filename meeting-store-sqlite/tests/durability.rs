@@ -58,7 +58,7 @@ async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
     let mode: String = raw
         .pragma_query_value(None, "journal_mode", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(mode, "wal");
     // Opening a current file again migrates nothing.
     drop(raw);

@@ -354,3 +354,109 @@ fn crash_child() {
         }
     });
 }
+
+const UPDATES: &str = "several_processes_updating_one_meeting_lose_no_update";
+const UPDATE_TASKS: usize = 4;
+const UPDATE_ROUNDS: u64 = 10;
+
+/// 4 processes, 4 tasks each, update one meeting at once, each task 10 times
+/// and each its own member (a counter in `meetingInfo`): every one of the 160
+/// read-modify-writes takes effect, so none was lost between processes.
+#[test]
+fn several_processes_updating_one_meeting_lose_no_update() {
+    if child_mode().as_deref() == Some("update") {
+        return update_child();
+    }
+    let (directory, path) = database();
+    let go = directory.path().join("go");
+    let key = key("tenant", "user", "updated-by-all");
+    let id = runtime().block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let outcome = store
+            .create_or_get(&key, &|| sample_meeting(&key, 1))
+            .await
+            .unwrap();
+        outcome.meeting().id.clone()
+    });
+    let mut children: Vec<(Reaped, _)> = (0..PROCESSES)
+        .map(|process| {
+            let mut child = child(UPDATES, "update")
+                .env("MEETING_SQLITE_PATH", &path)
+                .env("MEETING_SQLITE_GO", &go)
+                .env("MEETING_SQLITE_PROCESS", process.to_string())
+                .env("MEETING_SQLITE_ID", id.as_str())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("a child process");
+            let lines = lines(&mut child);
+            (Reaped(child), lines)
+        })
+        .collect();
+    for (_, lines) in &children {
+        while lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the child gets ready")
+            != "READY"
+        {}
+    }
+    std::fs::write(&go, b"go").unwrap();
+    for (process, (child, _)) in children.iter_mut().enumerate() {
+        assert!(
+            child.0.wait().unwrap().success(),
+            "child {process} succeeded"
+        );
+    }
+    runtime().block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let meeting = store.get(&id).await.unwrap().expect("stored");
+        let info = meeting.meeting_info.as_ref().expect("meetingInfo");
+        for process in 0..PROCESSES {
+            for task in 0..UPDATE_TASKS {
+                let member = format!("p{process}t{task}");
+                assert_eq!(
+                    info.get(&member).and_then(|v| v.as_u64()),
+                    Some(UPDATE_ROUNDS),
+                    "every update of {member} took effect: {info:?}"
+                );
+            }
+        }
+    });
+}
+
+fn update_child() {
+    let path = PathBuf::from(std::env::var_os("MEETING_SQLITE_PATH").expect("a path"));
+    let go = PathBuf::from(std::env::var_os("MEETING_SQLITE_GO").expect("a go file"));
+    let process = std::env::var("MEETING_SQLITE_PROCESS").unwrap();
+    let id = meeting_core::MeetingId::new(std::env::var("MEETING_SQLITE_ID").unwrap());
+    runtime().block_on(async {
+        let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+        println!("\nREADY");
+        let waiting = Instant::now();
+        while !go.exists() {
+            assert!(waiting.elapsed() < Duration::from_secs(60), "no go");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let tasks: Vec<_> = (0..UPDATE_TASKS)
+            .map(|task| {
+                let (store, id, member) =
+                    (Arc::clone(&store), id.clone(), format!("p{process}t{task}"));
+                tokio::spawn(async move {
+                    for _ in 0..UPDATE_ROUNDS {
+                        let change = |stored: &meeting_core::OnlineMeeting| {
+                            let mut changed = stored.clone();
+                            let info = changed.meeting_info.get_or_insert_with(Default::default);
+                            let count = info.get(&member).and_then(|v| v.as_u64()).unwrap_or(0);
+                            info.insert(member.clone(), serde_json::json!(count + 1));
+                            Ok(changed)
+                        };
+                        let updated = store.update(&id, &change).await.expect("updates");
+                        assert!(matches!(updated, meeting_core::Updated::Stored(_)));
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("the task completes");
+        }
+    });
+}

@@ -165,13 +165,16 @@ async fn a_database_written_at_schema_version_1_reads_back_every_meeting_by_id_a
         .query_row("SELECT count(*) FROM meetings", [], |row| row.get(0))
         .unwrap();
     assert_eq!(count, FIXTURE.len());
-    // Migrated to version 2: the join id index is there, and empty, as these
-    // meetings were stored before meetings had a join id.
+    // Migrated to the current version: the join id index is there, and empty,
+    // as these meetings were stored before meetings had a join id.
     drop(raw);
-    assert_eq!(schema_version(&path), 2);
+    assert_eq!(schema_version(&path), CURRENT_VERSION);
     assert_join_meeting_id_index(&path);
     assert_eq!(join_meeting_ids(&path), vec![None; FIXTURE.len()]);
 }
+
+/// The schema version this build migrates every file to.
+const CURRENT_VERSION: i64 = 3;
 
 /// `PRAGMA user_version` of the file at `path`.
 fn schema_version(path: &std::path::Path) -> i64 {
@@ -272,7 +275,7 @@ async fn the_migration_to_version_2_fills_the_join_id_index_from_the_stored_json
         None,
     ]);
     assert_eq!(join_meeting_ids(&path), expected);
-    assert_eq!(schema_version(&path), 2);
+    assert_eq!(schema_version(&path), CURRENT_VERSION);
     assert_join_meeting_id_index(&path);
 
     for (key, meeting) in keys.iter().zip(&meetings) {
@@ -298,4 +301,55 @@ async fn the_migration_to_version_2_fills_the_join_id_index_from_the_stored_json
         .await
         .unwrap()
         .is_created());
+}
+
+/// The migration to version 3 indexes every stored meeting's join link from
+/// its JSON: each meeting of the first release's file is then found by its
+/// link (in any case of its escapes), and a row whose JSON does not parse
+/// gets none and does not stop the migration.
+#[tokio::test]
+async fn the_migration_to_version_3_indexes_the_join_links_of_stored_meetings() {
+    let (_directory, path) = database();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.db");
+    std::fs::copy(&fixture, &path).expect("the v1 fixture is there");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        insert_v1(
+            &raw,
+            &key("tenant-v1", "user-v1", "broken-link"),
+            "user-v1_broken-link",
+            "{\"joinWebUrl\": \"https://teams",
+        );
+    }
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("the v1 file migrates");
+    assert_eq!(schema_version(&path), CURRENT_VERSION);
+    for expected in FIXTURE {
+        let meeting = store
+            .get(&MeetingId::new(expected.id))
+            .await
+            .unwrap()
+            .expect("stored");
+        let asked = meeting.join_web_url.replace("%3a", "%3A");
+        let found = store
+            .find_by_join_web_url(&meeting_core::join_web_url_key(&asked))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            vec![meeting.id.clone()],
+            "{} is found by its join link",
+            meeting.id
+        );
+    }
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let broken: Option<String> = raw
+        .query_row(
+            "SELECT join_web_url FROM meetings WHERE id = 'user-v1_broken-link'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(broken, None);
 }
