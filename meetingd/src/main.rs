@@ -61,7 +61,7 @@ enum Command {
     /// Run the HTTP server.
     Serve(Box<ServeArgs>),
     /// Mint an HS256 token with the configured secret and print it.
-    Token(TokenArgs),
+    Token(Box<TokenArgs>),
 }
 
 #[derive(Args)]
@@ -243,7 +243,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_format);
     let result = match cli.command {
-        Command::Token(args) => token(args),
+        Command::Token(args) => token(*args),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -1,94 +1,69 @@
 //! The `meetingd` binary: development mode, `token`, SIGTERM, the stores.
 
 use meeting_core::{MeetingKey, MeetingStore};
+use meeting_tests::daemon;
 use meeting_tests::http::keys::{jwks, rs256_fresh};
 use meeting_tests::http::{JwksServer, Reply};
 use meeting_tests::seed::{ORGANIZER as USER, REQUEST as SEED_REQUEST, TENANT};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
 const BIN_SECRET: &str = "binary-test-secret-of-at-least-32-bytes";
 
-/// A running `meetingd serve`, killed on drop.
+/// A running `meetingd serve` (killed on drop) and, in development mode, the
+/// first line it printed.
 struct Daemon {
-    child: Child,
-    base: String,
+    server: daemon::Daemon,
     stdout: Vec<String>,
-    log: Arc<std::sync::Mutex<String>>,
+}
+
+impl std::ops::Deref for Daemon {
+    type Target = daemon::Daemon;
+    fn deref(&self) -> &daemon::Daemon {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut daemon::Daemon {
+        &mut self.server
+    }
 }
 
 impl Daemon {
     /// Starts `meetingd serve` with `args` on an ephemeral port and waits until it listens.
     fn start(args: &[&str]) -> Daemon {
-        let mut child = Command::new(MEETINGD)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("MEETINGD_JWT_HS256_SECRET")
-            .env_remove("MEETINGD_STORE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meetingd starts");
-        let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-        let log = Arc::new(std::sync::Mutex::new(String::new()));
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let sink = log.clone();
-        // Keep reading stderr for the daemon's whole life, so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut base = None;
-        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                base = Some(format!(
-                    "http://{}",
-                    rest.split_whitespace().next().unwrap()
-                ));
-                break;
-            }
-        }
-        let base =
-            base.unwrap_or_else(|| panic!("meetingd did not start:\n{}", log.lock().unwrap()));
-        let stdout = child.stdout.take().unwrap();
-        let stdout_lines = std::thread::spawn(move || {
+        let mut server = daemon::Daemon::spawn(
+            Command::new(MEETINGD)
+                .arg("serve")
+                .args(["--listen", "127.0.0.1:0"])
+                .args(args)
+                .env_remove("MEETINGD_JWT_HS256_SECRET")
+                .env_remove("MEETINGD_STORE")
+                .stdout(Stdio::piped()),
+        );
+        let stdout = server.take_stdout().expect("stdout is piped");
+        // Development mode prints its token; a configured key prints nothing to wait for.
+        let stdout = if args.iter().any(|a| a.starts_with("--jwt")) {
+            Vec::new()
+        } else {
             BufReader::new(stdout)
                 .lines()
                 .map_while(Result::ok)
                 .take_while(|l| !l.is_empty())
                 .take(1)
-                .collect::<Vec<_>>()
-        });
-        let stdout = if args.iter().any(|a| a.starts_with("--jwt")) {
-            Vec::new()
-        } else {
-            stdout_lines.join().unwrap()
+                .collect()
         };
-        Daemon {
-            child,
-            base,
-            stdout,
-            log,
-        }
+        Daemon { server, stdout }
     }
 
-    /// Everything the daemon has logged so far.
     /// POSTs `body` to createOrGet under `version` with `token`.
     async fn create_or_get(&self, version: &str, token: &str, body: &str) -> Reply {
         let response = reqwest::Client::new()
-            .post(format!(
-                "{}/{version}/me/onlineMeetings/createOrGet",
-                self.base
-            ))
+            .post(self.url(&format!("/{version}/me/onlineMeetings/createOrGet")))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body.to_owned())
@@ -96,35 +71,6 @@ impl Daemon {
             .await
             .expect("meetingd answers");
         Reply::read(response).await
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn terminate(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        for _ in 0..200 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("meetingd did not stop within 10 s");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -11,10 +11,10 @@
 use meeting_tests::postgres;
 
 use meeting_http::auth::{mint_hs256, TokenSpec};
+use meeting_tests::daemon::Daemon;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
@@ -25,18 +25,11 @@ const OTHER_USER: &str = "d4a060b5-a8fc-450c-837b-750b2c289995";
 const KEYS: usize = 8;
 const CALLERS_PER_KEY: usize = 64;
 
-/// A running `meetingd serve`, killed on drop so that a failed assertion leaks no process.
-struct Daemon {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    /// Starts `meetingd serve --store <store>` on an ephemeral loopback port and
-    /// waits until it listens and answers `/healthz`.
-    async fn start(store: &str) -> Daemon {
-        let mut child = Command::new(MEETINGD)
+/// Starts `meetingd serve --store <store>` on an ephemeral loopback port and
+/// waits until it listens and answers `/healthz`.
+async fn start(store: &str) -> Daemon {
+    let daemon = Daemon::spawn(
+        Command::new(MEETINGD)
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(["--jwt-hs256-secret", SECRET])
@@ -45,71 +38,22 @@ impl Daemon {
             .args(["--max-concurrent-requests", "4096"])
             .env_remove("MEETINGD_JWT_HS256_SECRET")
             .env_remove("MEETINGD_STORE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meetingd starts");
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Keep reading stderr for the daemon's whole life, so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-                let _ = tx.send(line);
-            }
-        });
-        let mut daemon = Daemon {
-            child,
-            base: String::new(),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                let address = rest.split_whitespace().next().unwrap();
-                daemon.base = format!("http://{address}");
-                break;
-            }
+            .stdout(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    loop {
+        let health = client.get(daemon.url("/healthz")).send().await;
+        if health.is_ok_and(|h| h.status() == 200) {
+            return daemon;
         }
         assert!(
-            !daemon.base.is_empty(),
-            "meetingd did not start:\n{}",
+            Instant::now() < deadline,
+            "meetingd at {} never became healthy:\n{}",
+            daemon.base,
             daemon.log()
         );
-        let client = reqwest::Client::new();
-        loop {
-            let health = client.get(daemon.url("/healthz")).send().await;
-            if health.is_ok_and(|h| h.status() == 200) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "meetingd at {} never became healthy:\n{}",
-                daemon.base,
-                daemon.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        daemon
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -149,7 +93,7 @@ async fn create_or_get(
 )]
 async fn meetingd_serves_create_or_get_on_a_postgres_store() {
     let url = postgres::fresh_database().await;
-    let daemon = Daemon::start(&url).await;
+    let daemon = start(&url).await;
     let (client, token) = (reqwest::Client::new(), token(USER));
 
     let (status, first) = create_or_get(&client, &daemon.base, &token, 0).await;
@@ -170,8 +114,8 @@ async fn meetingd_serves_create_or_get_on_a_postgres_store() {
 async fn two_meetingd_processes_on_one_database_create_exactly_one_meeting_per_key() {
     let started = Instant::now();
     let url = postgres::fresh_database().await;
-    let a = Daemon::start(&url).await;
-    let b = Daemon::start(&url).await;
+    let a = start(&url).await;
+    let b = start(&url).await;
     let bases = [a.base.clone(), b.base.clone()];
     // One client per process, so that each process sees its own connections.
     let clients = [reqwest::Client::new(), reqwest::Client::new()];

@@ -2,62 +2,37 @@
 //! `--fault-seed` and `--admin-token`, and what it logs about them.
 
 use meeting_http::auth::{mint_hs256, TokenSpec};
+use meeting_tests::daemon;
 use meeting_tests::http::Reply;
 use meeting_tests::seed::{ORGANIZER as USER, TENANT};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 const MEETINGD: &str = env!("CARGO_BIN_EXE_meetingd");
 const SECRET: &str = "testing-flags-secret-of-at-least-32-bytes";
 const ADMIN: &str = "operator-token-0123456789";
 
 /// A running `meetingd serve --store memory`, killed on drop.
-struct Daemon {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
+struct Daemon(daemon::Daemon);
+
+impl std::ops::Deref for Daemon {
+    type Target = daemon::Daemon;
+    fn deref(&self) -> &daemon::Daemon {
+        &self.0
+    }
 }
 
 impl Daemon {
     fn start(args: &[&str]) -> Daemon {
-        let mut child = Command::new(MEETINGD)
-            .args(["serve", "--listen", "127.0.0.1:0", "--store", "memory"])
-            .args(["--jwt-hs256-secret", SECRET])
-            .args(args)
-            .env_remove("MEETINGD_ADMIN_TOKEN")
-            .env_remove("MEETINGD_FAULT")
-            .env_remove("MEETINGD_FAULT_SEED")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meetingd starts");
-        let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut base = None;
-        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                base = Some(format!(
-                    "http://{}",
-                    rest.split_whitespace().next().unwrap()
-                ));
-                break;
-            }
-        }
-        let base =
-            base.unwrap_or_else(|| panic!("meetingd did not start:\n{}", log.lock().unwrap()));
-        Daemon { child, base, log }
+        Daemon(daemon::Daemon::spawn(
+            Command::new(MEETINGD)
+                .args(["serve", "--listen", "127.0.0.1:0", "--store", "memory"])
+                .args(["--jwt-hs256-secret", SECRET])
+                .args(args)
+                .env_remove("MEETINGD_ADMIN_TOKEN")
+                .env_remove("MEETINGD_FAULT")
+                .env_remove("MEETINGD_FAULT_SEED")
+                .stdout(Stdio::null()),
+        ))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -80,30 +55,6 @@ impl Daemon {
         reqwest::Client::new()
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(ADMIN)
-    }
-
-    /// Waits until the log holds every one of `expected` (the log is read by
-    /// another thread); panics with the log if it does not within 10 s.
-    fn assert_logged(&self, expected: &[&str]) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log.lock().unwrap().clone();
-            if expected.iter().all(|text| log.contains(text)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the log lacks one of {expected:?}:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

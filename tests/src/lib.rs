@@ -4,6 +4,8 @@
 //! as doctests; the tests themselves are in `tests/`.)
 #![doc = include_str!("../../README.md")]
 
+#[cfg(feature = "http")]
+pub mod daemon;
 pub mod errors;
 pub mod graph_types;
 #[cfg(feature = "http")]
