@@ -8,7 +8,7 @@
 //!
 //! | key | values | default |
 //! |---|---|---|
-//! | `route` | `createOrGet`, `get`, `delete`, `*` (any of them) | `*` |
+//! | `route` | `createOrGet`, `get`, `delete`, `create` (`POST …/onlineMeetings`), `update` (`PATCH`), `find` (`GET …/onlineMeetings?$filter=…`), `*` (any of them) | `*` |
 //! | `status` | `429`, `503`, `504` | none: only the delay |
 //! | `delay` | `250ms`, `2s` (at most a day) | `0ms` |
 //! | `when` | `before` (the call never reaches the store), `after-commit` (the call runs, then its success is replaced) | `before` |
@@ -63,7 +63,13 @@ pub enum FaultRoute {
     Get,
     /// `DELETE …/onlineMeetings/{id}`.
     Delete,
-    /// Any of the three (written `*`).
+    /// `POST …/onlineMeetings`.
+    Create,
+    /// `PATCH …/onlineMeetings/{id}`.
+    Update,
+    /// `GET …/onlineMeetings?$filter=…`.
+    Find,
+    /// Any of them (written `*`).
     Any,
 }
 
@@ -73,6 +79,9 @@ impl FaultRoute {
             FaultRoute::CreateOrGet => "createOrGet",
             FaultRoute::Get => "get",
             FaultRoute::Delete => "delete",
+            FaultRoute::Create => "create",
+            FaultRoute::Update => "update",
+            FaultRoute::Find => "find",
             FaultRoute::Any => "*",
         }
     }
@@ -95,6 +104,14 @@ impl FaultRoute {
             return match *method {
                 Method::GET => Some(FaultRoute::Get),
                 Method::DELETE => Some(FaultRoute::Delete),
+                Method::PATCH => Some(FaultRoute::Update),
+                _ => None,
+            };
+        }
+        if matched.ends_with("/onlineMeetings") {
+            return match *method {
+                Method::POST => Some(FaultRoute::Create),
+                Method::GET => Some(FaultRoute::Find),
                 _ => None,
             };
         }
@@ -232,10 +249,13 @@ impl FromStr for FaultRule {
                         "createorget" => FaultRoute::CreateOrGet,
                         "get" => FaultRoute::Get,
                         "delete" => FaultRoute::Delete,
+                        "create" => FaultRoute::Create,
+                        "update" => FaultRoute::Update,
+                        "find" => FaultRoute::Find,
                         "*" | "any" => FaultRoute::Any,
                         _ => {
                             return fail(format!(
-                                "unknown route `{value}`; use createOrGet, get, delete or *"
+                                "unknown route `{value}`; use createOrGet, get, delete, create, update, find or *"
                             ))
                         }
                     }
@@ -728,6 +748,14 @@ mod tests {
             (Method::GET, "/healthz", None),
             (Method::GET, "/_meetingd/meetings", None),
             (Method::PUT, "/beta/me/onlineMeetings/{id}", None),
+            (Method::PATCH, "/v1.0/me/onlineMeetings/{id}", Some(Update)),
+            (
+                Method::POST,
+                "/v1.0/users/{user}/onlineMeetings",
+                Some(Create),
+            ),
+            (Method::GET, "/beta/me/onlineMeetings", Some(Find)),
+            (Method::DELETE, "/beta/me/onlineMeetings", None),
         ];
         for (method, path, route) in cases {
             assert_eq!(FaultRoute::of(&method, path), route, "{method} {path}");

@@ -22,7 +22,12 @@
 //! Routes (spec section 6), for `{version}` = `beta` or `v1.0`:
 //! - `POST /{version}/me/onlineMeetings/createOrGet` and
 //!   `POST /{version}/users/{userId}/onlineMeetings/createOrGet`;
-//! - `GET` and `DELETE /{version}/me/onlineMeetings/{id}` (and under `/users/{userId}`);
+//! - `GET`, `PATCH` (Graph's updatable members; `If-Match` makes it
+//!   conditional) and `DELETE /{version}/me/onlineMeetings/{id}` (and under `/users/{userId}`);
+//! - `POST /{version}/me/onlineMeetings` (a meeting without a key, `201`) and
+//!   `GET /{version}/me/onlineMeetings?$filter=JoinWebUrl eq '…'` or
+//!   `…?$filter=joinMeetingIdSettings/joinMeetingId eq '…'` (a collection), and
+//!   under `/users/{userId}`;
 //! - `GET /healthz`;
 //! - with an admin token ([`HttpConfig::with_admin_token`]), the [admin API](admin)
 //!   under `/_meetingd/`.

@@ -5,14 +5,15 @@ use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
 use meeting_core::render::view;
 use meeting_core::{
-    Caller, CreateOrGetRequest, MeetingId, OnlineMeeting, Operation, Profile, Target,
+    Caller, CreateOrGetRequest, CreateRequest, MeetingFilter, MeetingId, OnlineMeeting, Operation,
+    Profile, Target, UpdateRequest,
 };
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
@@ -50,6 +51,38 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                 ),
             )
             .route(
+                &format!("/{v}/me/onlineMeetings"),
+                post(
+                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
+                        create_meeting(state, profile, caller, None, request)
+                    },
+                )
+                .get(
+                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
+                        find_meetings(state, profile, caller, None, request)
+                    },
+                ),
+            )
+            .route(
+                &format!("/{v}/users/{{user}}/onlineMeetings"),
+                post(
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path(user): Path<String>,
+                          request: Request| {
+                        create_meeting(state, profile, caller, Some(user), request)
+                    },
+                )
+                .get(
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path(user): Path<String>,
+                          request: Request| {
+                        find_meetings(state, profile, caller, Some(user), request)
+                    },
+                ),
+            )
+            .route(
                 &format!("/{v}/me/onlineMeetings/{{id}}"),
                 get(
                     move |state: State<Arc<AppState>>,
@@ -63,6 +96,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                           caller: Authenticated,
                           Path(id): Path<String>| {
                         delete_meeting(state, profile, caller, None, id)
+                    },
+                )
+                .patch(
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path(id): Path<String>,
+                          request: Request| {
+                        update_meeting(state, profile, caller, None, id, request)
                     },
                 ),
             )
@@ -80,6 +121,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                           caller: Authenticated,
                           Path((user, id)): Path<(String, String)>| {
                         delete_meeting(state, profile, caller, Some(user), id)
+                    },
+                )
+                .patch(
+                    move |state: State<Arc<AppState>>,
+                          caller: Authenticated,
+                          Path((user, id)): Path<(String, String)>,
+                          request: Request| {
+                        update_meeting(state, profile, caller, Some(user), id, request)
                     },
                 ),
             );
@@ -188,7 +237,133 @@ async fn get_meeting(
             &MeetingId::new(id),
         )
         .await?;
-    meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)
+    let response = meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)?;
+    Ok(with_etag(response, &meeting))
+}
+
+/// The body of a create or update: JSON (`415` else), at most [`BODY_LIMIT`].
+async fn json_body(request: Request) -> Result<(HeaderMap, Bytes), ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let body = read_body(&headers, body).await?;
+    if !is_json(&headers) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the request body must be JSON; send Content-Type: application/json",
+        ));
+    }
+    Ok((headers, body))
+}
+
+/// `POST …/onlineMeetings`: a meeting without a key, `201` in both profiles.
+async fn create_meeting(
+    State(state): State<Arc<AppState>>,
+    profile: Profile,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let authorized =
+        state
+            .service
+            .authorize(&caller, profile, target(user.as_deref()), Operation::Create)?;
+    let (_, body) = json_body(request).await?;
+    let request = CreateRequest::from_json(&body)
+        .map_err(|invalid| ApiError::new(ErrorCode::BadRequest, invalid.message()))?;
+    let meeting = authorized.create(&request).await?;
+    let response = meeting_response(&state, profile, StatusCode::CREATED, &meeting, &caller)?;
+    Ok(with_etag(response, &meeting))
+}
+
+/// `PATCH …/onlineMeetings/{id}`: `200` with the whole meeting; `If-Match`
+/// makes it conditional (`412` when the meeting changed since).
+async fn update_meeting(
+    State(state): State<Arc<AppState>>,
+    profile: Profile,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    id: String,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let authorized =
+        state
+            .service
+            .authorize(&caller, profile, target(user.as_deref()), Operation::Update)?;
+    let (headers, body) = json_body(request).await?;
+    let if_match = if_match(&headers)?;
+    let request = UpdateRequest::from_json(&body)
+        .map_err(|invalid| ApiError::new(ErrorCode::BadRequest, invalid.message()))?;
+    let meeting = authorized
+        .update(&MeetingId::new(id), &request, if_match.as_deref())
+        .await?;
+    let response = meeting_response(&state, profile, StatusCode::OK, &meeting, &caller)?;
+    Ok(with_etag(response, &meeting))
+}
+
+/// The entity tags of `If-Match` (every such header, comma-separated), if any.
+fn if_match(headers: &HeaderMap) -> Result<Option<Vec<String>>, ApiError> {
+    let mut tags = Vec::new();
+    for value in headers.get_all(header::IF_MATCH) {
+        let value = value.to_str().map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "If-Match must be entity tags such as W/\"0123456789abcdef\" or *",
+            )
+        })?;
+        tags.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|tag| !tag.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    Ok((!tags.is_empty()).then_some(tags))
+}
+
+/// `response` with the meeting's `ETag`.
+fn with_etag(mut response: Response, meeting: &OnlineMeeting) -> Response {
+    if let Ok(tag) = HeaderValue::from_str(&meeting.etag()) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+/// `GET …/onlineMeetings?$filter=…`: the caller's meetings with a join link
+/// or join id, as a collection (empty when none is the caller's).
+async fn find_meetings(
+    State(state): State<Arc<AppState>>,
+    profile: Profile,
+    Authenticated(caller): Authenticated,
+    user: Option<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let authorized =
+        state
+            .service
+            .authorize(&caller, profile, target(user.as_deref()), Operation::Find)?;
+    let filter = MeetingFilter::from_query(request.uri().query(), profile)
+        .map_err(|invalid| ApiError::new(ErrorCode::BadRequest, invalid.message()))?;
+    let meetings = authorized.find(&filter).await?;
+    // OData doubles a quote inside a string literal.
+    let context = format!(
+        "{}/{}/$metadata#users('{}')/onlineMeetings",
+        state.config.public_base_url,
+        profile.version(),
+        authorized.user().as_str().replace('\'', "''")
+    );
+    let mut body = Vec::with_capacity(256 + 4096 * meetings.len());
+    body.extend_from_slice(br#"{"@odata.context":"#);
+    serde_json::to_writer(&mut body, &context).map_err(ApiError::internal)?;
+    body.extend_from_slice(br#","value":["#);
+    for (n, meeting) in meetings.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, &view(meeting, profile)).map_err(ApiError::internal)?;
+    }
+    body.extend_from_slice(b"]}");
+    Ok(json_response(StatusCode::OK, Bytes::from(body)))
 }
 
 async fn delete_meeting(

@@ -8,7 +8,6 @@ use meeting_core::options::{MeetingPolicy, OnlineMeetingPresenters};
 use meeting_core::Settings;
 use meeting_tests::graph_types::assert_shape;
 use meeting_tests::path_segment;
-use serde_json::json;
 
 const APP: &str = "5a8e0d4c-1b2a-4c3d-9e8f-0a1b2c3d4e5f";
 const OTHER_APP: &str = "6b9f1e5d-2c3b-4d4e-8f90-1b2c3d4e5f60";

@@ -3,6 +3,7 @@
 mod errors;
 mod graph_today;
 mod meetings;
+mod operations;
 mod properties;
 mod resilience;
 mod tokens;
