@@ -43,6 +43,8 @@ pub(crate) enum Error {
     JoinMeetingIdTaken(String),
     #[error("the meeting cannot be serialized")]
     Serialize(#[source] serde_json::Error),
+    #[error("the update was refused")]
+    Refused(#[source] StoreError),
     #[error("the {0} contains a NUL character, which PostgreSQL text cannot hold")]
     Nul(&'static str),
     #[error("the meeting under this key was deleted as fast as it was created, {0} times in a row; retry later")]
@@ -176,9 +178,11 @@ impl Error {
             | Error::Tls(_)
             | Error::NotUtf8(_)
             | Error::NewerSchema { .. } => Class::Incompatible,
-            Error::Corrupt { .. } | Error::Serialize(_) | Error::Nul(_) | Error::PoolBuild(_) => {
-                Class::Internal
-            }
+            Error::Corrupt { .. }
+            | Error::Serialize(_)
+            | Error::Refused(_)
+            | Error::Nul(_)
+            | Error::PoolBuild(_) => Class::Internal,
             Error::IdTaken(_) | Error::JoinMeetingIdTaken(_) => Class::Conflict,
             Error::KeyChurn(_) | Error::PoolTimeout(_) | Error::NoAnswer(_) | Error::PoolClosed => {
                 Class::Unavailable

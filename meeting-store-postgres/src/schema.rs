@@ -12,7 +12,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 /// The newest schema version this build knows.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 /// One step of a migration.
 enum Step {
@@ -21,6 +21,9 @@ enum Step {
     /// Fills `join_meeting_id` from each stored meeting's JSON. Done here, not
     /// in SQL: PostgreSQL's json functions refuse the `\u0000` a meeting may hold.
     BackfillJoinMeetingIds,
+    /// Fills `join_web_url` with each stored meeting's join link in canonical
+    /// form (`meeting_core::join_web_url_key`), which SQL cannot compute.
+    BackfillJoinWebUrls,
 }
 
 /// Each version's steps, applied in one transaction with its version row.
@@ -67,6 +70,22 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
             Step::Sql(
                 "CREATE UNIQUE INDEX online_meetings_join_meeting_id
                 ON online_meetings (join_meeting_id) WHERE join_meeting_id IS NOT NULL",
+            ),
+        ],
+    ),
+    (
+        3,
+        &[
+            // Each meeting's join link beside its JSON, indexed by lower(): a
+            // lookup by link is one probe of the index, whose few candidates
+            // are then compared in canonical form (which changes only ASCII
+            // case, so lower() never misses one). Not unique: nothing requires
+            // two meetings' links to differ.
+            Step::Sql("ALTER TABLE online_meetings ADD COLUMN join_web_url TEXT"),
+            Step::BackfillJoinWebUrls,
+            Step::Sql(
+                "CREATE INDEX online_meetings_join_web_url
+                ON online_meetings (lower(join_web_url))",
             ),
         ],
     ),
@@ -152,7 +171,18 @@ async fn migrate_once(client: &mut Client) -> Result<(), Error> {
         for step in *steps {
             match step {
                 Step::Sql(statement) => transaction.batch_execute(statement).await?,
-                Step::BackfillJoinMeetingIds => backfill_join_meeting_ids(&transaction).await?,
+                Step::BackfillJoinMeetingIds => {
+                    backfill(&transaction, "join_meeting_id", |meeting| {
+                        meeting.join_meeting_id().map(str::to_owned)
+                    })
+                    .await?
+                }
+                Step::BackfillJoinWebUrls => {
+                    backfill(&transaction, "join_web_url", |meeting| {
+                        Some(meeting_core::join_web_url_key(&meeting.join_web_url).into_owned())
+                    })
+                    .await?
+                }
             }
         }
         transaction.execute(RECORD_VERSION, &[version]).await?;
@@ -161,20 +191,24 @@ async fn migrate_once(client: &mut Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// Sets `join_meeting_id` of every stored meeting whose JSON holds one, a
-/// page of rows at a time. A meeting that does not parse keeps NULL (reading it
-/// reports it corrupt, by its id), and so does a join id PostgreSQL text cannot hold.
-async fn backfill_join_meeting_ids(transaction: &Transaction<'_>) -> Result<(), Error> {
+/// Sets `column` of every stored meeting for which `value` gives one, a page
+/// of rows at a time. A meeting that does not parse keeps NULL (reading it
+/// reports it corrupt, by its id), and so does a value PostgreSQL text cannot hold.
+async fn backfill(
+    transaction: &Transaction<'_>,
+    column: &'static str,
+    value: impl Fn(&OnlineMeeting) -> Option<String>,
+) -> Result<(), Error> {
     const PAGE: i64 = 1_000;
     let select = transaction
         .prepare("SELECT id, meeting FROM online_meetings WHERE id > $1 ORDER BY id LIMIT $2")
         .await?;
     let update = transaction
-        .prepare(
-            "UPDATE online_meetings AS stored SET join_meeting_id = found.join_meeting_id
-             FROM unnest($1::text[], $2::text[]) AS found (id, join_meeting_id)
-             WHERE stored.id = found.id",
-        )
+        .prepare(&format!(
+            "UPDATE online_meetings AS stored SET {column} = found.value
+             FROM unnest($1::text[], $2::text[]) AS found (id, value)
+             WHERE stored.id = found.id"
+        ))
         .await?;
     // Every stored id sorts after '' in any collation.
     let mut after = String::new();
@@ -184,17 +218,17 @@ async fn backfill_join_meeting_ids(transaction: &Transaction<'_>) -> Result<(), 
             return Ok(());
         };
         after = last.try_get(0)?;
-        let (mut ids, mut join_ids) = (Vec::new(), Vec::new());
+        let (mut ids, mut values) = (Vec::new(), Vec::new());
         for row in &rows {
             let meeting = OnlineMeeting::from_stored_json(row.try_get::<_, &str>(1)?).ok();
-            let join_id = meeting.as_ref().and_then(OnlineMeeting::join_meeting_id);
-            if let Some(join_id) = join_id.filter(|join_id| !join_id.contains('\0')) {
+            let found = meeting.as_ref().and_then(&value);
+            if let Some(found) = found.filter(|found| !found.contains('\0')) {
                 ids.push(row.try_get::<_, String>(0)?);
-                join_ids.push(join_id.to_owned());
+                values.push(found);
             }
         }
         if !ids.is_empty() {
-            transaction.execute(&update, &[&ids, &join_ids]).await?;
+            transaction.execute(&update, &[&ids, &values]).await?;
         }
     }
 }

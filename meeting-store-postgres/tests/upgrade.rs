@@ -1,5 +1,6 @@
 //! A database at schema version 1 (what builds before the join id index
-//! wrote) migrates to the current version: meetings whose JSON holds a
+//! wrote) migrates to the current version: every readable meeting's join link
+//! is indexed (version 3), and meetings whose JSON holds a
 //! `joinMeetingId` (stored between the v1.0 model and schema version 2) get it
 //! in the indexed column, and the index then refuses it to a new meeting.
 
@@ -101,7 +102,10 @@ async fn a_version_1_database_migrates_and_fills_the_join_id_index_from_the_stor
         stores.push(connect.await.unwrap().expect("every instance starts"));
     }
     let store = &stores[0];
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        PostgresStore::SCHEMA_VERSION
+    );
     let versions: Vec<i64> = client
         .query(
             "SELECT version FROM meeting_store_schema ORDER BY version",
@@ -112,7 +116,10 @@ async fn a_version_1_database_migrates_and_fills_the_join_id_index_from_the_stor
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(
+        versions,
+        (1..=PostgresStore::SCHEMA_VERSION).collect::<Vec<_>>()
+    );
 
     let index: String = client
         .query_one(
@@ -166,6 +173,32 @@ async fn a_version_1_database_migrates_and_fills_the_join_id_index_from_the_stor
         matches!(broken, Err(StoreError::Corrupt { .. })),
         "{broken:?}"
     );
+
+    // Version 3 indexed every readable meeting's join link from its JSON.
+    for meeting in &meetings {
+        let asked = meeting
+            .join_web_url
+            .replace("https://teams.example", "HTTPS://Teams.Example");
+        let found = store
+            .find_by_join_web_url(&meeting_core::join_web_url_key(&asked))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            vec![meeting.id.clone()],
+            "{} is found by its join link",
+            meeting.id
+        );
+    }
+    let broken_link: Option<String> = client
+        .query_one(
+            "SELECT join_web_url FROM online_meetings WHERE id = 'user_broken'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(broken_link, None);
 
     let newcomer = key("tenant", "user", "newcomer");
     let taken = sample_meeting_with_join_id(&newcomer, 200, Some("222222222222"));
