@@ -1,0 +1,453 @@
+//! Update and the two lookups of the SQLite store against raw rusqlite running
+//! the same statements with the same pragmas, in the same run; and a lookup
+//! with 1,000 against 1,000,000 meetings stored.
+//!
+//! `cargo bench -p meeting-store-sqlite --bench operations` (the
+//! 1,000,000-meeting file is built once with raw batched inserts and cached
+//! under `target/meeting-store-sqlite-bench/`). In each criterion group the
+//! function whose id starts with `baseline` is the reference; the paired pass
+//! at the end alternates raw and store call by call and prints median ratios.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use meeting_core::conformance::{key, sample_meeting_with_join_id};
+use meeting_core::{join_web_url_key, BoxError, MeetingId, MeetingStore, OnlineMeeting};
+use meeting_store_sqlite::sql::{
+    INSERT, SELECT_BY_ID, SELECT_BY_JOIN_MEETING_ID, SELECT_BY_JOIN_WEB_URL, UPDATE_IF_UNCHANGED,
+};
+use meeting_store_sqlite::{SqliteOptions, SqliteStore};
+use rusqlite::{Connection, OpenFlags};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const SMALL: u64 = 1_000;
+const LARGE: u64 = 1_000_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Stored meeting `n`: its join link ends in `n`, its join id is `n` in 12 digits.
+fn stored(n: u64) -> OnlineMeeting {
+    let key = key("tenant", "user", &format!("stored-{n}"));
+    sample_meeting_with_join_id(&key, n, Some(&format!("{n:012}")))
+}
+
+fn link(n: u64) -> String {
+    join_web_url_key(&stored(n).join_web_url).into_owned()
+}
+
+/// A connection with the store's pragmas, for the raw baselines.
+fn raw(path: &Path) -> Connection {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("the raw connection opens");
+    connection.busy_timeout(Duration::from_secs(5)).unwrap();
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .unwrap();
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .unwrap();
+    connection
+}
+
+/// A database of `count` meetings at the current schema, built once with raw
+/// batched inserts (synchronous off: it is a fixture) and cached between runs.
+fn database(count: u64) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let directory = target.join("meeting-store-sqlite-bench");
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(format!("operations-{count}.db"));
+    let ready = directory.join(format!("operations-{count}.ready"));
+    if ready.exists() {
+        return path;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let started = Instant::now();
+    runtime().block_on(async { drop(SqliteStore::open(&path).await.unwrap()) });
+    let mut connection = raw(&path);
+    connection
+        .pragma_update(None, "synchronous", "OFF")
+        .unwrap();
+    let transaction = connection.transaction().unwrap();
+    {
+        let mut insert = transaction.prepare(INSERT).unwrap();
+        for n in 0..count {
+            let key = key("tenant", "user", &format!("stored-{n}"));
+            let meeting = stored(n);
+            insert
+                .execute((
+                    meeting.id.as_str(),
+                    key.tenant.as_str(),
+                    key.user.as_str(),
+                    key.external_id.as_str(),
+                    serde_json::to_string(&meeting).unwrap(),
+                    meeting.join_meeting_id(),
+                    join_web_url_key(&meeting.join_web_url),
+                ))
+                .unwrap();
+        }
+    }
+    transaction.commit().unwrap();
+    connection
+        .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    drop(connection);
+    std::fs::write(&ready, b"").unwrap();
+    eprintln!(
+        "built {} with {count} meetings in {:.1?}",
+        path.display(),
+        started.elapsed()
+    );
+    path
+}
+
+/// Meeting numbers in a fixed pseudo-random order over `0..count`.
+struct Spread {
+    state: u64,
+    count: u64,
+}
+
+impl Spread {
+    fn new(count: u64) -> Self {
+        Spread {
+            state: 0x9E37_79B9_7F4A_7C15,
+            count,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % self.count
+    }
+}
+
+static SUBJECTS: AtomicU64 = AtomicU64::new(0);
+
+/// The change every update makes: a new subject.
+fn change(stored: &OnlineMeeting) -> Result<OnlineMeeting, BoxError> {
+    let mut changed = stored.clone();
+    changed.subject = Some(format!(
+        "subject {}",
+        SUBJECTS.fetch_add(1, Ordering::Relaxed)
+    ));
+    Ok(changed)
+}
+
+/// The raw read of a `(id, meeting)` statement: the text and its parse.
+fn raw_read(connection: &Connection, statement: &str, value: &str) -> Vec<(OnlineMeeting, String)> {
+    let mut statement = connection.prepare_cached(statement).unwrap();
+    let mut rows = statement.query([value]).unwrap();
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let text: String = row.get(1).unwrap();
+        found.push((OnlineMeeting::from_stored_json(&text).unwrap(), text));
+    }
+    found
+}
+
+/// The raw update: the store's statements on one connection (read, change,
+/// compare-and-set in an immediate transaction, one fsync at commit).
+fn raw_update(connection: &Connection, id: &str) {
+    let (current, text) = raw_read(connection, SELECT_BY_ID, id).pop().unwrap();
+    let json = serde_json::to_string(&change(&current).unwrap()).unwrap();
+    connection.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let changed = connection
+        .prepare_cached(UPDATE_IF_UNCHANGED)
+        .unwrap()
+        .execute((id, text.as_str(), json.as_str()))
+        .unwrap();
+    assert_eq!(changed, 1);
+    connection.execute_batch("COMMIT").unwrap();
+}
+
+fn raw_find_link(connection: &Connection, link: &str) -> Vec<OnlineMeeting> {
+    raw_read(connection, SELECT_BY_JOIN_WEB_URL, link)
+        .into_iter()
+        .map(|(meeting, _)| meeting)
+        .filter(|meeting| join_web_url_key(&meeting.join_web_url) == link)
+        .collect()
+}
+
+fn raw_find_join_id(connection: &Connection, join_id: &str) -> Option<OnlineMeeting> {
+    raw_read(connection, SELECT_BY_JOIN_MEETING_ID, join_id)
+        .pop()
+        .map(|(meeting, _)| meeting)
+}
+
+/// Times `iterations` store calls made by `call` on the runtime.
+fn store_iter<F: std::future::Future>(
+    runtime: &tokio::runtime::Runtime,
+    iterations: u64,
+    mut call: impl FnMut() -> F,
+) -> Duration {
+    runtime.block_on(async {
+        let started = Instant::now();
+        for _ in 0..iterations {
+            black_box(call().await);
+        }
+        started.elapsed()
+    })
+}
+
+fn update(c: &mut Criterion) {
+    let runtime = runtime();
+    let path = database(SMALL);
+    let store = runtime.block_on(SqliteStore::open(&path)).unwrap();
+    let connection = raw(&path);
+    let mut group = c.benchmark_group("sqlite_update");
+    group.throughput(Throughput::Elements(1));
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("baseline_raw_rusqlite", |b| {
+        b.iter(|| raw_update(&connection, stored(spread.next()).id.as_str()))
+    });
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("store_update", |b| {
+        b.iter_custom(|iterations| {
+            let ids: Vec<MeetingId> = (0..iterations).map(|_| stored(spread.next()).id).collect();
+            let mut ids = ids.iter();
+            store_iter(&runtime, iterations, || {
+                store.update(ids.next().unwrap(), &change)
+            })
+        })
+    });
+    group.finish();
+}
+
+fn find(c: &mut Criterion) {
+    let runtime = runtime();
+    let path = database(SMALL);
+    let store = runtime.block_on(SqliteStore::open(&path)).unwrap();
+    let connection = raw(&path);
+    let mut group = c.benchmark_group("sqlite_find_by_join_web_url");
+    group.throughput(Throughput::Elements(1));
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("baseline_raw_rusqlite", |b| {
+        b.iter(|| black_box(raw_find_link(&connection, &link(spread.next()))))
+    });
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("store_find", |b| {
+        b.iter_custom(|iterations| {
+            let links: Vec<String> = (0..iterations).map(|_| link(spread.next())).collect();
+            let mut links = links.iter();
+            store_iter(&runtime, iterations, || {
+                store.find_by_join_web_url(links.next().unwrap())
+            })
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("sqlite_find_by_join_meeting_id");
+    group.throughput(Throughput::Elements(1));
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("baseline_raw_rusqlite", |b| {
+        b.iter(|| {
+            black_box(raw_find_join_id(
+                &connection,
+                &format!("{:012}", spread.next()),
+            ))
+        })
+    });
+    let mut spread = Spread::new(SMALL);
+    group.bench_function("store_find", |b| {
+        b.iter_custom(|iterations| {
+            let ids: Vec<String> = (0..iterations)
+                .map(|_| format!("{:012}", spread.next()))
+                .collect();
+            let mut ids = ids.iter();
+            store_iter(&runtime, iterations, || {
+                store.find_by_join_meeting_id(ids.next().unwrap())
+            })
+        })
+    });
+    group.finish();
+}
+
+fn find_by_size(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("sqlite_find_by_size");
+    group.throughput(Throughput::Elements(1));
+    for (count, name) in [
+        (SMALL, "baseline_store_1k_meetings"),
+        (LARGE, "store_1m_meetings"),
+    ] {
+        let store = runtime
+            .block_on(SqliteStore::open(database(count)))
+            .unwrap();
+        let mut spread = Spread::new(count);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let links: Vec<String> = (0..iterations).map(|_| link(spread.next())).collect();
+                let mut links = links.iter();
+                store_iter(&runtime, iterations, || {
+                    store.find_by_join_web_url(links.next().unwrap())
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs `a` and `b` alternately `rounds` times; their median times.
+fn paired(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        a();
+        first.push(started.elapsed());
+        let started = Instant::now();
+        b();
+        second.push(started.elapsed());
+    }
+    (median(first), median(second))
+}
+
+fn report(name: &str, (baseline, other): (Duration, Duration)) {
+    eprintln!(
+        "paired {name}: baseline {baseline:.1?}, store {other:.1?}, ratio {:.2}x",
+        other.as_secs_f64() / baseline.as_secs_f64()
+    );
+}
+
+/// The comparisons above, interleaved call by call (printed, not in criterion).
+fn paired_summary(_: &mut Criterion) {
+    let runtime = runtime();
+    let path = database(SMALL);
+    let store = runtime.block_on(SqliteStore::open(&path)).unwrap();
+    let connection = raw(&path);
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
+    report(
+        "update (raw read + compare-and-set vs store update)",
+        paired(
+            300,
+            || raw_update(&connection, stored(a.next()).id.as_str()),
+            || {
+                let id = stored(b.next()).id;
+                runtime.block_on(async { black_box(store.update(&id, &change).await.unwrap()) });
+            },
+        ),
+    );
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
+    report(
+        "find by join link (raw read + JSON vs store)",
+        paired(
+            2000,
+            || drop(black_box(raw_find_link(&connection, &link(a.next())))),
+            || {
+                let link = link(b.next());
+                runtime.block_on(async {
+                    black_box(store.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+        ),
+    );
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
+    report(
+        "find by join id (raw read + JSON vs store)",
+        paired(
+            2000,
+            || {
+                let join_id = format!("{:012}", a.next());
+                drop(black_box(raw_find_join_id(&connection, &join_id)))
+            },
+            || {
+                let join_id = format!("{:012}", b.next());
+                runtime.block_on(async {
+                    black_box(store.find_by_join_meeting_id(&join_id).await.unwrap())
+                });
+            },
+        ),
+    );
+    let large = runtime
+        .block_on(SqliteStore::open(database(LARGE)))
+        .unwrap();
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(LARGE));
+    report(
+        "find by join link, store: 1k vs 1M meetings",
+        paired(
+            2000,
+            || {
+                let link = link(a.next());
+                runtime.block_on(async {
+                    black_box(store.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+            || {
+                let link = link(b.next());
+                runtime.block_on(async {
+                    black_box(large.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+        ),
+    );
+    // Like for like: at 1k every found meeting is in the parsed-meeting cache,
+    // at 1M (scattered over a 32 MiB cache) nearly none is; without the cache
+    // both parse every row.
+    let uncached = || SqliteOptions {
+        parsed_cache_bytes: 0,
+        ..SqliteOptions::default()
+    };
+    let small = runtime
+        .block_on(SqliteStore::open_with(&path, uncached()))
+        .unwrap();
+    let large = runtime
+        .block_on(SqliteStore::open_with(database(LARGE), uncached()))
+        .unwrap();
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(LARGE));
+    report(
+        "find by join link, store without the parsed cache: 1k vs 1M meetings",
+        paired(
+            2000,
+            || {
+                let link = link(a.next());
+                runtime.block_on(async {
+                    black_box(small.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+            || {
+                let link = link(b.next());
+                runtime.block_on(async {
+                    black_box(large.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+        ),
+    );
+    let large_raw = raw(&database(LARGE));
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(LARGE));
+    report(
+        "find by join link, raw rusqlite: 1k vs 1M meetings",
+        paired(
+            2000,
+            || drop(black_box(raw_find_link(&connection, &link(a.next())))),
+            || drop(black_box(raw_find_link(&large_raw, &link(b.next())))),
+        ),
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = update, find, find_by_size, paired_summary
+}
+criterion_main!(benches);
