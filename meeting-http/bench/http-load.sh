@@ -26,7 +26,8 @@ TENANT="72f988bf-86f1-41af-91ab-2d7cd0110000"
 USER="d4a060b5-a8fc-450c-837b-750b2c280000"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release -q -p meetingd -p meeting-http --example baseline
+cargo build --release -q -p meetingd --bin meetingd
+cargo build --release -q -p meeting-http --example baseline
 BIN=target/release
 WORK="$(mktemp -d)"
 PIDS=()
