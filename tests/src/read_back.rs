@@ -1,8 +1,10 @@
 //! Whatever the service accepts, a store reads back: random valid requests at
 //! the bounds of spec section 2 are created through one store instance, then
 //! read from a new one. Every store's tests run [`accepted_requests_read_back`]
-//! with its caches off, reopening the same file or database.
+//! with its caches off, reopening the same file or database, and
+//! [`a_meeting_nested_to_the_limit_reads_back`].
 
+use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::limits::{
     ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_DEPTH, SUBJECT_MAX_CHARS,
 };
@@ -179,4 +181,68 @@ where
         assert!(!again.is_created(), "{what} is found again, not created");
         assert_eq!(*again.meeting(), **meeting, "{what} asked for again");
     }
+}
+
+/// The deepest nesting of arrays and objects in `json`, outside strings.
+fn depth(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for byte in json.bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth -= 1,
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Stores a meeting whose stored JSON is nested exactly as deep as a request
+/// may be (serde_json's own limit refuses it: the case this is about) through
+/// a store from `open`, and reads it back from another: by id, by key, and as
+/// the existing meeting.
+pub async fn a_meeting_nested_to_the_limit_reads_back<F, Fut>(mut open: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Arc<dyn MeetingStore>>,
+{
+    let k = key("t", "u", "deep");
+    let mut meeting = sample_meeting(&k, 1);
+    // The attendee's user identity is six levels down; its extra takes the rest.
+    let extra = (0..JSON_MAX_DEPTH - 6).fold(json!(0), |inner, _| json!([inner]));
+    meeting.participants.attendees[0]
+        .identity
+        .as_mut()
+        .and_then(|identity| identity.user.as_mut())
+        .expect("the sample's first attendee is a user")
+        .additional
+        .insert("deep".into(), extra);
+    let stored = serde_json::to_string(&meeting).unwrap();
+    assert_eq!(depth(&stored), JSON_MAX_DEPTH);
+    assert!(
+        serde_json::from_str::<OnlineMeeting>(&stored).is_err(),
+        "serde_json's default limit refuses this depth: the case this test is about"
+    );
+
+    let writer = open().await;
+    let created = writer.create_or_get(&k, &|| meeting.clone()).await.unwrap();
+    assert!(created.is_created());
+    drop(writer);
+
+    let reader = open().await;
+    let by_id = reader.get(&meeting.id).await.expect("read back by id");
+    assert_eq!(by_id.as_deref(), Some(&meeting));
+    let by_key = reader.get_by_key(&k).await.expect("read back by key");
+    assert_eq!(by_key.as_deref(), Some(&meeting));
+    let again = reader
+        .create_or_get(&k, &|| sample_meeting(&k, 2))
+        .await
+        .expect("found again");
+    assert!(!again.is_created());
+    assert_eq!(*again.meeting(), meeting);
 }

@@ -163,3 +163,14 @@ async fn accepted_requests_read_back_through_the_memory_store() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_meeting_nested_to_the_limit_reads_back_from_the_memory_store() {
+    let store: std::sync::Arc<dyn meeting_core::MeetingStore> =
+        std::sync::Arc::new(meeting_store_memory::MemoryStore::new());
+    meeting_tests::read_back::a_meeting_nested_to_the_limit_reads_back(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
+}
