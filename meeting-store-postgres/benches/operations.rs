@@ -16,10 +16,11 @@ use meeting_store_postgres::{
     PostgresOptions, PostgresStore, SELECT_BY_JOIN_MEETING_ID, SELECT_BY_JOIN_WEB_URL,
     UPDATE_IF_UNCHANGED,
 };
+use meeting_tests::paired::median;
 use meeting_tests::postgres::{self, Cluster, ClusterOptions, Server};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_postgres::{Client, Statement};
 
 const MEETINGS: u64 = 1_000;
@@ -99,11 +100,6 @@ impl Spread {
         self.0 ^= self.0 << 17;
         self.0 % MEETINGS
     }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 async fn paired<A, B, FA, FB>(name: &str, rounds: usize, mut a: A, mut b: B)

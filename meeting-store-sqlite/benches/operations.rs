@@ -15,6 +15,7 @@ use meeting_store_sqlite::sql::{
     INSERT, SELECT_BY_ID, SELECT_BY_JOIN_MEETING_ID, SELECT_BY_JOIN_WEB_URL, UPDATE_IF_UNCHANGED,
 };
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
+use meeting_tests::paired::{paired, report};
 use rusqlite::{Connection, OpenFlags};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -299,32 +300,6 @@ fn find_by_size(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Runs `a` and `b` alternately `rounds` times; their median times.
-fn paired(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
-    let (mut first, mut second) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let started = Instant::now();
-        a();
-        first.push(started.elapsed());
-        let started = Instant::now();
-        b();
-        second.push(started.elapsed());
-    }
-    (median(first), median(second))
-}
-
-fn report(name: &str, (baseline, other): (Duration, Duration)) {
-    eprintln!(
-        "paired {name}: baseline {baseline:.1?}, store {other:.1?}, ratio {:.2}x",
-        other.as_secs_f64() / baseline.as_secs_f64()
-    );
 }
 
 /// The comparisons above, interleaved call by call (printed, not in criterion).

@@ -11,6 +11,7 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{join_web_url_key, MeetingKey, MeetingStore, OnlineMeeting};
 use meeting_store_sqlite::sql::{INSERT, SELECT_BY_KEY};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
+use meeting_tests::paired::{paired, report};
 use rusqlite::{Connection, OpenFlags};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -448,34 +449,6 @@ fn create_concurrent(c: &mut Criterion) {
         );
     }
     group.finish();
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Runs `a` and `b` alternately `rounds` times and returns their median times:
-/// on a shared machine whose fsync cost drifts from second to second, only
-/// interleaved pairs give a fair ratio.
-fn paired(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
-    let (mut first, mut second) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let started = Instant::now();
-        a();
-        first.push(started.elapsed());
-        let started = Instant::now();
-        b();
-        second.push(started.elapsed());
-    }
-    (median(first), median(second))
-}
-
-fn report(name: &str, (baseline, other): (Duration, Duration)) {
-    eprintln!(
-        "paired {name}: baseline {baseline:.1?}, store {other:.1?}, ratio {:.2}x",
-        other.as_secs_f64() / baseline.as_secs_f64()
-    );
 }
 
 /// The same comparisons as the groups above, interleaved pair by pair (printed, not in criterion).

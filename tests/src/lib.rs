@@ -10,6 +10,7 @@ pub mod errors;
 pub mod graph_types;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod paired;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read_back;
