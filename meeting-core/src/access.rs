@@ -30,10 +30,23 @@ pub enum AppGrant {
 /// assert!(policy.allows("11111111-2222-3333-4444-555555555555", &"anyone".parse()?));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct AppAccessPolicy {
     grants: BTreeMap<String, AppGrant>,
+}
+
+/// Read through [`AppAccessPolicy::grant`], so that application ids from a
+/// file or the admin API compare like those from flags.
+impl<'de> Deserialize<'de> for AppAccessPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let grants = BTreeMap::<String, AppGrant>::deserialize(deserializer)?;
+        let mut policy = AppAccessPolicy::default();
+        for (app, grant) in grants {
+            policy.grant(app, grant);
+        }
+        Ok(policy)
+    }
 }
 
 impl AppAccessPolicy {
@@ -149,6 +162,14 @@ mod tests {
         assert!(!policy.allows("app-a", &id("u4")));
         assert!(policy.allows("app-b", &id("anyone")));
         assert!(!policy.allows("app-c", &id("u1")));
+    }
+
+    #[test]
+    fn application_ids_read_from_json_compare_without_case() {
+        let policy: AppAccessPolicy =
+            serde_json::from_str(r#"{"5A8E0D4C-1B2A-4C3D-9E8F-0A1B2C3D4E5F": "global"}"#).unwrap();
+        assert!(policy.allows("5a8e0d4c-1b2a-4c3d-9e8f-0a1b2c3d4e5f", &id("anyone")));
+        assert!(policy.allows("5A8E0D4C-1B2A-4C3D-9E8F-0A1B2C3D4E5F", &id("anyone")));
     }
 
     #[test]

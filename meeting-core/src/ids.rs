@@ -217,6 +217,15 @@ object_id!(
     /// A Microsoft Entra tenant id (the token's `tid`). See [`IdError`] for the rules.
     TenantId
 );
+impl UserId {
+    /// An Entra ID object id: a GUID (hyphenated, braced or as a URN), held
+    /// in its canonical form; `None` for anything else, a UPN included.
+    pub fn object_id(text: &str) -> Option<UserId> {
+        let guid = uuid::Uuid::try_parse(text).ok()?;
+        Some(UserId(Arc::from(guid.hyphenated().to_string())))
+    }
+}
+
 object_id!(
     /// A user's object id (the token's `oid`, or the `{userId}` of a path).
     /// See [`IdError`] for the rules.
@@ -338,6 +347,21 @@ mod tests {
                 .as_str(),
             "D4A060B5-A8FC-450C-837B-750B2C28000"
         );
+    }
+
+    #[test]
+    fn an_object_id_is_a_guid_in_any_of_its_forms_and_nothing_else() {
+        let canonical = UserId::new("d4a060b5-a8fc-450c-837b-750b2c280000").unwrap();
+        for form in [
+            "D4A060B5-A8FC-450C-837B-750B2C280000",
+            "{d4a060b5-a8fc-450c-837b-750b2c280000}",
+            "d4a060b5a8fc450c837b750b2c280000",
+        ] {
+            assert_eq!(UserId::object_id(form).as_ref(), Some(&canonical), "{form}");
+        }
+        for other in ["alice@contoso.com", "", "d4a060b5"] {
+            assert_eq!(UserId::object_id(other), None, "{other}");
+        }
     }
 
     #[test]

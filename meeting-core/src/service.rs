@@ -184,6 +184,33 @@ impl MeetingService {
         self
     }
 
+    /// Changes the settings while serving, atomically: `change` gets the
+    /// settings in force and returns the new ones (or an error, which changes
+    /// nothing); concurrent changes are each applied once, none lost.
+    pub fn update_settings<E>(
+        &self,
+        mut change: impl FnMut(&Settings) -> Result<Settings, E>,
+    ) -> Result<Arc<Settings>, E> {
+        let mut failed = None;
+        let previous = self.settings.rcu(|current| match change(current) {
+            Ok(next) => {
+                failed = None;
+                Arc::new(next)
+            }
+            Err(error) => {
+                failed = Some(error);
+                Arc::clone(current)
+            }
+        });
+        match failed {
+            Some(error) => Err(error),
+            None => {
+                drop(previous);
+                Ok(self.settings.load_full())
+            }
+        }
+    }
+
     /// Replaces the settings while serving, for this service and every clone
     /// of it; calls already running finish with the settings they began with.
     pub fn replace_settings(&self, settings: Settings) {
@@ -230,7 +257,15 @@ impl MeetingService {
                     return Err(Forbidden::ApplicationOnMe.into());
                 };
                 Caller::application_permission(roles, operation)?;
-                let user = UserId::new(user).map_err(|_| Forbidden::NoAccessPolicy)?;
+                // An object id, so that a user has one key whatever form names them.
+                let user = UserId::object_id(user).ok_or_else(|| {
+                    InvalidRequest::member(
+                        "userId",
+                        format_args!(
+                            "{user:?} is not an object id; an application names the user by their Entra ID object id (a GUID)"
+                        ),
+                    )
+                })?;
                 if !self.settings.load().app_access.allows(app_id, &user) {
                     return Err(Forbidden::NoAccessPolicy.into());
                 }

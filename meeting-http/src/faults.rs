@@ -442,21 +442,23 @@ impl Faults {
     /// (a rule's `nth` counts calls from when it was added).
     pub fn add(&self, rule: FaultRule) -> Result<(), FaultError> {
         rule.validate()?;
-        let old = self.0.load_full();
-        let mut plan = old.plan.clone();
-        plan.rules.push(rule);
-        let active = Active::new(plan);
-        for (i, (matched, injected)) in old.matched.iter().zip(&old.injected).enumerate() {
-            active.matched[i].store(matched.load(Ordering::Relaxed), Ordering::Relaxed);
-            active.injected[i].store(injected.load(Ordering::Relaxed), Ordering::Relaxed);
-        }
+        // Atomic against other changes: rules added at once are all kept.
+        let old = self.0.rcu(|old| {
+            let mut plan = old.plan.clone();
+            plan.rules.push(rule.clone());
+            let active = Active::new(plan);
+            for (i, (matched, injected)) in old.matched.iter().zip(&old.injected).enumerate() {
+                active.matched[i].store(matched.load(Ordering::Relaxed), Ordering::Relaxed);
+                active.injected[i].store(injected.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            Arc::new(active)
+        });
         tracing::info!(
-            seed = active.plan.seed,
+            seed = old.plan.seed,
             before = %describe(&old.plan.rules),
-            after = %describe(&active.plan.rules),
+            after = %describe(&self.0.load().plan.rules),
             "faults changed"
         );
-        self.0.store(Arc::new(active));
         Ok(())
     }
 
@@ -486,13 +488,15 @@ impl Faults {
             .collect()
     }
 
-    /// The rule that hits this call to `route`, if any; counts the call for
-    /// every rule that matches it.
-    fn decide(&self, route: FaultRoute) -> Option<(usize, FaultRule, u64)> {
+    /// The rule of this `when` that hits this call to `route`, if any; counts
+    /// the call for every such rule that matches it. `after-commit` rules are
+    /// asked only about calls that succeeded, so they count only those: their
+    /// `nth` is the Nth successful call.
+    fn decide(&self, route: FaultRoute, when: FaultWhen) -> Option<(usize, FaultRule, u64)> {
         let active = self.0.load();
         let mut hit = None;
         for (i, rule) in active.plan.rules.iter().enumerate() {
-            if !rule.route.covers(route) {
+            if !rule.route.covers(route) || rule.when != when {
                 continue;
             }
             let call = active.matched[i].fetch_add(1, Ordering::Relaxed) + 1;
@@ -534,13 +538,14 @@ fn draw(seed: u64, rule: u64, call: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The middleware: applies the first rule that hits a Graph call.
+/// The middleware: applies the first rule that hits a Graph call, a
+/// `before` rule before the call, an `after-commit` rule once it succeeded.
 pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .and_then(|path| FaultRoute::of(request.method(), path.as_str()));
-    let Some((index, rule, call)) = route.and_then(|route| faults.decide(route)) else {
+    let Some(route) = route else {
         return next.run(request).await;
     };
     let request_id = request
@@ -548,55 +553,55 @@ pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next:
         .get::<RequestIdentity>()
         .map(|id| id.0.clone())
         .unwrap_or_default();
-    let number = index + 1;
-    let error = |what: &str| {
-        rule.status.map(|status| {
-            let mut error = ApiError {
-                detail: Some(format!("injected by fault {number} `{rule}` {what}")),
-                ..ApiError::new(status.code(), injected_message(status))
-            };
-            error.retry_after = rule.retry_after;
-            error
-        })
-    };
-    match rule.when {
-        FaultWhen::Before => {
-            tracing::info!(
-                fault = number, %rule, call, %request_id,
-                "fault injected before the call: {}",
-                rule.status.map_or_else(|| format!("delaying {:?}", rule.delay), |s| format!("answering {}", s.as_u16()))
-            );
-            if !rule.delay.is_zero() {
-                tokio::time::sleep(rule.delay).await;
-            }
-            match error("before the call reached the store") {
-                Some(error) => error.into_response(),
-                None => next.run(request).await,
-            }
+    if let Some((index, rule, call)) = faults.decide(route, FaultWhen::Before) {
+        tracing::info!(
+            fault = index + 1, %rule, call, %request_id,
+            "fault injected before the call: {}",
+            rule.status.map_or_else(|| format!("delaying {:?}", rule.delay), |s| format!("answering {}", s.as_u16()))
+        );
+        if !rule.delay.is_zero() {
+            tokio::time::sleep(rule.delay).await;
         }
-        FaultWhen::AfterCommit => {
-            let response = next.run(request).await;
-            if !response.status().is_success() {
-                tracing::info!(
-                    fault = number, %rule, call, %request_id, status = response.status().as_u16(),
-                    "fault not injected: the call failed by itself"
-                );
-                return response;
-            }
-            tracing::info!(
-                fault = number, %rule, call, %request_id, status = response.status().as_u16(),
-                "fault injected after the call succeeded: {}",
-                rule.status.map_or_else(|| format!("delaying {:?}", rule.delay), |s| format!("answering {} instead", s.as_u16()))
-            );
-            if !rule.delay.is_zero() {
-                tokio::time::sleep(rule.delay).await;
-            }
-            match error("after the call succeeded (its effect is kept)") {
-                Some(error) => error.into_response(),
-                None => response,
-            }
-        }
+        return match injected_error(index, &rule, "before the call reached the store") {
+            Some(error) => error.into_response(),
+            None => next.run(request).await,
+        };
     }
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let Some((index, rule, call)) = faults.decide(route, FaultWhen::AfterCommit) else {
+        return response;
+    };
+    tracing::info!(
+        fault = index + 1, %rule, call, %request_id, status = response.status().as_u16(),
+        "fault injected after the call succeeded: {}",
+        rule.status.map_or_else(|| format!("delaying {:?}", rule.delay), |s| format!("answering {} instead", s.as_u16()))
+    );
+    if !rule.delay.is_zero() {
+        tokio::time::sleep(rule.delay).await;
+    }
+    match injected_error(
+        index,
+        &rule,
+        "after the call succeeded (its effect is kept)",
+    ) {
+        Some(error) => error.into_response(),
+        None => response,
+    }
+}
+
+/// The Graph error fault `index` answers with, when it has a status.
+fn injected_error(index: usize, rule: &FaultRule, what: &str) -> Option<ApiError> {
+    rule.status.map(|status| {
+        let mut error = ApiError {
+            detail: Some(format!("injected by fault {} `{rule}` {what}", index + 1)),
+            ..ApiError::new(status.code(), injected_message(status))
+        };
+        error.retry_after = rule.retry_after;
+        error
+    })
 }
 
 fn injected_message(status: FaultStatus) -> &'static str {
@@ -669,7 +674,11 @@ mod tests {
                 rules: vec!["status=429,rate=0.3".parse().unwrap()],
             });
             (0..200)
-                .map(|_| faults.decide(FaultRoute::CreateOrGet).is_some())
+                .map(|_| {
+                    faults
+                        .decide(FaultRoute::CreateOrGet, FaultWhen::Before)
+                        .is_some()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(hits(7), hits(7));
@@ -684,9 +693,13 @@ mod tests {
             seed: 1,
             rules: vec!["route=createOrGet,status=503,nth=2".parse().unwrap()],
         });
-        assert!(faults.decide(FaultRoute::Get).is_none());
+        assert!(faults.decide(FaultRoute::Get, FaultWhen::Before).is_none());
         let hits: Vec<bool> = (0..4)
-            .map(|_| faults.decide(FaultRoute::CreateOrGet).is_some())
+            .map(|_| {
+                faults
+                    .decide(FaultRoute::CreateOrGet, FaultWhen::Before)
+                    .is_some()
+            })
             .collect();
         assert_eq!(hits, [false, true, false, false]);
         let stats = faults.stats();
@@ -697,11 +710,11 @@ mod tests {
     fn adding_a_rule_keeps_the_counts_of_the_others() {
         let faults = Faults::default();
         faults.add("status=503,nth=1".parse().unwrap()).unwrap();
-        assert!(faults.decide(FaultRoute::Get).is_some());
+        assert!(faults.decide(FaultRoute::Get, FaultWhen::Before).is_some());
         faults.add("status=429,nth=1".parse().unwrap()).unwrap();
-        let (index, _, _) = faults.decide(FaultRoute::Get).unwrap();
+        let (index, _, _) = faults.decide(FaultRoute::Get, FaultWhen::Before).unwrap();
         assert_eq!(index, 1, "the first rule already hit its first call");
-        assert!(faults.decide(FaultRoute::Get).is_none());
+        assert!(faults.decide(FaultRoute::Get, FaultWhen::Before).is_none());
         let counts: Vec<(u64, u64)> = faults
             .stats()
             .iter()
@@ -720,7 +733,9 @@ mod tests {
             ],
         });
         for _ in 0..100 {
-            let (index, _, _) = faults.decide(FaultRoute::Delete).unwrap();
+            let (index, _, _) = faults
+                .decide(FaultRoute::Delete, FaultWhen::Before)
+                .unwrap();
             assert_eq!(index, 1);
         }
     }

@@ -138,6 +138,32 @@ async fn a_retry_after_an_injected_503_after_commit_gets_the_same_meeting_and_on
 }
 
 #[tokio::test]
+async fn an_after_commit_fault_counts_only_calls_that_succeeded() {
+    let graph = TestGraph::start().await;
+    graph
+        .inject("route=createOrGet,status=503,when=after-commit,nth=1")
+        .unwrap();
+    let token = graph.user_token(TENANT, USER);
+    // A call that fails by itself is neither counted nor answered by the fault.
+    create_or_get(&graph, "v1.0", &token, &json!({"subject": "no key"}))
+        .await
+        .assert_graph_error(400, "BadRequest");
+    assert_eq!(graph.faults().stats()[0].matched, 0);
+    // The first call that succeeds is the one whose answer is lost.
+    create_or_get(
+        &graph,
+        "v1.0",
+        &token,
+        &json!({"externalId": "first-success"}),
+    )
+    .await
+    .assert_graph_error(503, "ServiceUnavailable");
+    assert_eq!(graph.meeting_count().await, 1);
+    let stats = graph.faults().stats();
+    assert_eq!((stats[0].matched, stats[0].injected), (1, 1));
+}
+
+#[tokio::test]
 async fn an_injected_429_is_graphs_throttling_with_retry_after_and_stores_nothing() {
     let graph = TestGraph::start().await;
     graph
@@ -400,7 +426,7 @@ async fn the_admin_api_refuses_a_graph_token() {
         Some(&token),
     ))
     .await
-    .assert_graph_error(403, "Forbidden");
+    .assert_graph_error(401, "InvalidAuthenticationToken");
     assert!(message.contains("Graph access token"), "{message}");
     assert_eq!(graph.meeting_count().await, 1, "nothing was deleted");
 

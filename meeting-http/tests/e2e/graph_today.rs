@@ -282,3 +282,25 @@ async fn app_only_callers_are_refused_without_a_grant_a_role_a_users_path_or_on_
     let own = server.create_or_get("v1.0", &token(), body).await;
     assert_eq!(own.status, 201, "{}", own.text);
 }
+
+#[tokio::test]
+async fn an_app_names_the_user_by_object_id_so_one_user_has_one_meeting_per_key() {
+    let server = server_with(settings_granting(&[&format!("{APP}=*")])).await;
+    let app = app_token(APP, &["OnlineMeetings.ReadWrite.All"]);
+    let body = r#"{"externalId":"one-per-key"}"#;
+    let path = |user: &str| format!("/v1.0/users/{user}/onlineMeetings/createOrGet");
+    let first = server.post(&path(USER), &app, body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // The same object id in other forms names the same user: the same meeting.
+    for form in [USER.to_ascii_uppercase(), format!("{{{USER}}}")] {
+        let again = server.post(&path(&form), &app, body).await;
+        assert_eq!(again.status, 200, "{form}: {}", again.text);
+        assert_eq!(again.json()["id"], first.json()["id"], "{form}");
+    }
+    // A UPN is not an object id: refused, not a second organizer.
+    let message = server
+        .post(&path("test1@contoso.com"), &app, body)
+        .await
+        .assert_error(400, "BadRequest");
+    assert!(message.contains("object id"), "{message}");
+}

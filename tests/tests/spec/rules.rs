@@ -649,3 +649,43 @@ async fn a_new_meeting_whose_join_meeting_id_is_already_stored_is_built_again_wi
         "the first meeting keeps its join id"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changed_at_once_are_each_applied_none_lost() {
+    let service = service();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let changes: Vec<_> = [true, false]
+        .into_iter()
+        .map(|strict_side| {
+            let (service, barrier) = (service.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..200 {
+                    service
+                        .update_settings(|current| {
+                            let mut next = current.clone();
+                            if strict_side {
+                                next.strict = !next.strict;
+                            } else {
+                                next.video_interop = !next.video_interop;
+                            }
+                            Ok::<_, ()>(next)
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for change in changes {
+        change.join().unwrap();
+    }
+    // Each side toggled its member an even number of times: a lost update
+    // would leave one of them flipped.
+    let settings = service.settings();
+    assert!(!settings.strict && !settings.video_interop, "{settings:?}");
+    // A refused change changes nothing.
+    assert_eq!(
+        service.update_settings(|_| Err::<meeting_core::Settings, _>("no")),
+        Err("no")
+    );
+}
