@@ -6,113 +6,26 @@
 //! under `target/meeting-store-sqlite-bench/`). In every group the function whose
 //! id starts with `baseline` is the reference the team's report divides by.
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{join_web_url_key, MeetingKey, MeetingStore, OnlineMeeting};
 use meeting_store_sqlite::sql::{INSERT, SELECT_BY_KEY};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use meeting_tests::paired::{paired, report};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{database, raw, runtime, stored_key};
 
 const LARGE: u64 = 1_000_000;
 const SMALL: u64 = 1_000;
 /// Creates per iteration of the throughput group, shared among the callers.
 const CREATES: u64 = 64;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-fn stored_key(n: u64) -> MeetingKey {
-    key("tenant", "user", &format!("stored-{n}"))
-}
-
-/// A connection with the store's pragmas, for the raw baselines.
-fn raw(path: &Path) -> Connection {
-    let connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("the raw connection opens");
-    connection.busy_timeout(Duration::from_secs(5)).unwrap();
-    connection
-        .pragma_update(None, "journal_mode", "WAL")
-        .unwrap();
-    connection
-        .pragma_update(None, "synchronous", "FULL")
-        .unwrap();
-    connection
-}
-
-/// A database holding `count` meetings, built with raw batched inserts in one
-/// transaction (synchronous off: it is a fixture) and cached between runs.
-fn database(count: u64) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let directory = target.join("meeting-store-sqlite-bench");
-    std::fs::create_dir_all(&directory).unwrap();
-    let path = directory.join(format!("hit-{count}.db"));
-    let ready = directory.join(format!("hit-{count}.ready"));
-    if ready.exists() {
-        return path;
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let started = Instant::now();
-    runtime().block_on(async {
-        drop(
-            SqliteStore::open(&path)
-                .await
-                .expect("the schema is created"),
-        );
-    });
-    let mut connection = raw(&path);
-    connection
-        .pragma_update(None, "synchronous", "OFF")
-        .unwrap();
-    let transaction = connection.transaction().unwrap();
-    {
-        let mut insert = transaction.prepare(INSERT).unwrap();
-        for n in 0..count {
-            let key = stored_key(n);
-            let meeting = sample_meeting(&key, n);
-            insert
-                .execute((
-                    meeting.id.as_str(),
-                    key.tenant.as_str(),
-                    key.user.as_str(),
-                    key.external_id.as_str(),
-                    serde_json::to_string(&meeting).unwrap(),
-                    meeting.join_meeting_id(),
-                    join_web_url_key(&meeting.join_web_url),
-                ))
-                .unwrap();
-        }
-    }
-    transaction.commit().unwrap();
-    connection
-        .pragma_update(None, "wal_checkpoint", "TRUNCATE")
-        .unwrap();
-    drop(connection);
-    std::fs::write(&ready, b"").unwrap();
-    eprintln!(
-        "built {} with {count} meetings in {:.1?}",
-        path.display(),
-        started.elapsed()
-    );
-    path
-}
 
 /// Picks stored keys in a fixed pseudo-random order, so that the reads spread over the file.
 struct Keys {
