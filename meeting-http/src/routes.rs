@@ -17,6 +17,7 @@ use meeting_core::{
 };
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The largest request body accepted: 4 MiB (spec section 5).
@@ -30,108 +31,61 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     let mut router = Router::new().route("/healthz", get(health));
     for profile in [Profile::Beta, Profile::V1] {
         let v = profile.version();
-        router = router
-            .route(
-                &format!("/{v}/me/onlineMeetings/createOrGet"),
-                post(
-                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
-                        create_or_get(state, profile, caller, None, request)
-                    },
-                ),
-            )
-            .route(
-                &format!("/{v}/users/{{user}}/onlineMeetings/createOrGet"),
-                post(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(user): Path<String>,
-                          request: Request| {
-                        create_or_get(state, profile, caller, Some(user), request)
-                    },
-                ),
-            )
-            .route(
-                &format!("/{v}/me/onlineMeetings"),
-                post(
-                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
-                        create_meeting(state, profile, caller, None, request)
-                    },
+        // The same operations on the caller's meetings and on a named user's.
+        for base in [format!("/{v}/me"), format!("/{v}/users/{{user}}")] {
+            router = router
+                .route(
+                    &format!("{base}/onlineMeetings/createOrGet"),
+                    post(
+                        move |state: State<Arc<AppState>>,
+                              caller: Authenticated,
+                              at: Address,
+                              request: Request| {
+                            create_or_get(state, profile, caller, at.user, request)
+                        },
+                    ),
                 )
-                .get(
-                    move |state: State<Arc<AppState>>, caller: Authenticated, request: Request| {
-                        find_meetings(state, profile, caller, None, request)
-                    },
-                ),
-            )
-            .route(
-                &format!("/{v}/users/{{user}}/onlineMeetings"),
-                post(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(user): Path<String>,
-                          request: Request| {
-                        create_meeting(state, profile, caller, Some(user), request)
-                    },
+                .route(
+                    &format!("{base}/onlineMeetings"),
+                    post(
+                        move |state: State<Arc<AppState>>,
+                              caller: Authenticated,
+                              at: Address,
+                              request: Request| {
+                            create_meeting(state, profile, caller, at.user, request)
+                        },
+                    )
+                    .get(
+                        move |state: State<Arc<AppState>>,
+                              caller: Authenticated,
+                              at: Address,
+                              request: Request| {
+                            find_meetings(state, profile, caller, at.user, request)
+                        },
+                    ),
                 )
-                .get(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(user): Path<String>,
-                          request: Request| {
-                        find_meetings(state, profile, caller, Some(user), request)
-                    },
-                ),
-            )
-            .route(
-                &format!("/{v}/me/onlineMeetings/{{id}}"),
-                get(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(id): Path<String>| {
-                        get_meeting(state, profile, caller, None, id)
-                    },
-                )
-                .delete(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(id): Path<String>| {
-                        delete_meeting(state, profile, caller, None, id)
-                    },
-                )
-                .patch(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path(id): Path<String>,
-                          request: Request| {
-                        update_meeting(state, profile, caller, None, id, request)
-                    },
-                ),
-            )
-            .route(
-                &format!("/{v}/users/{{user}}/onlineMeetings/{{id}}"),
-                get(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path((user, id)): Path<(String, String)>| {
-                        get_meeting(state, profile, caller, Some(user), id)
-                    },
-                )
-                .delete(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path((user, id)): Path<(String, String)>| {
-                        delete_meeting(state, profile, caller, Some(user), id)
-                    },
-                )
-                .patch(
-                    move |state: State<Arc<AppState>>,
-                          caller: Authenticated,
-                          Path((user, id)): Path<(String, String)>,
-                          request: Request| {
-                        update_meeting(state, profile, caller, Some(user), id, request)
-                    },
-                ),
-            );
+                .route(
+                    &format!("{base}/onlineMeetings/{{id}}"),
+                    get(
+                        move |state: State<Arc<AppState>>, caller: Authenticated, at: Address| {
+                            get_meeting(state, profile, caller, at.user, at.id)
+                        },
+                    )
+                    .delete(
+                        move |state: State<Arc<AppState>>, caller: Authenticated, at: Address| {
+                            delete_meeting(state, profile, caller, at.user, at.id)
+                        },
+                    )
+                    .patch(
+                        move |state: State<Arc<AppState>>,
+                              caller: Authenticated,
+                              at: Address,
+                              request: Request| {
+                            update_meeting(state, profile, caller, at.user, at.id, request)
+                        },
+                    ),
+                );
+        }
     }
     router
         .fallback(|| async {
@@ -180,6 +134,26 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             .await
             .map(Authenticated)
             .map_err(|error| ApiError::unauthenticated(error.to_string()))
+    }
+}
+
+/// What a route's path names: the user of a `/users/{user}/…` path (none
+/// for `/me/…`) and the meeting of an `…/{id}` path (empty where there is none).
+pub(crate) struct Address {
+    user: Option<String>,
+    id: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Address {
+    type Rejection = <Path<HashMap<String, String>> as FromRequestParts<S>>::Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(mut params) =
+            Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        Ok(Address {
+            user: params.remove("user"),
+            id: params.remove("id").unwrap_or_default(),
+        })
     }
 }
 
