@@ -93,7 +93,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 /// The request's id, for logs written inside the envelope.
 #[derive(Clone, Debug)]
-pub(crate) struct RequestIdentity(pub(crate) String);
+pub(crate) struct RequestIdentity(pub(crate) HeaderValue);
 
 async fn envelope(
     State(state): State<Arc<AppState>>,
@@ -102,14 +102,15 @@ async fn envelope(
 ) -> Response {
     let started = Instant::now();
     // A random UUID per request, as Graph's are.
-    let request_id = MakeRequestUuid
+    // Made once as a header value (cheap to clone); the text borrows it.
+    let id_header = MakeRequestUuid
         .make_request_id(&request)
         .map(RequestId::into_header_value)
         .unwrap_or_else(|| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
-    let request_id = request_id.to_str().unwrap_or_default().to_owned();
     request
         .extensions_mut()
-        .insert(RequestIdentity(request_id.clone()));
+        .insert(RequestIdentity(id_header.clone()));
+    let request_id = id_header.to_str().unwrap_or_default();
     let client_request_id = request
         .headers()
         .get(&CLIENT_REQUEST_ID)
@@ -137,9 +138,7 @@ async fn envelope(
         .into_response(),
     };
 
-    let client_request_id = client_request_id
-        .or_else(|| HeaderValue::from_str(&request_id).ok())
-        .unwrap_or_else(|| HeaderValue::from_static("unknown"));
+    let client_request_id = client_request_id.unwrap_or_else(|| id_header.clone());
     let error = match response.extensions_mut().remove::<ApiError>() {
         Some(error) => Some(error),
         None if is_framework_error(&response) => Some(framework_error(response.status())),
@@ -147,7 +146,7 @@ async fn envelope(
     };
     if let Some(error) = &error {
         let kept = std::mem::take(response.headers_mut());
-        response = render(error, &request_id, &client_request_id);
+        response = render(error, request_id, &client_request_id);
         // Keep what the framework said besides the body (`Allow` on a 405, say).
         for (name, value) in &kept {
             if name != header::CONTENT_TYPE
@@ -159,10 +158,8 @@ async fn envelope(
         }
     }
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert(REQUEST_ID, value);
-    }
     headers.insert(CLIENT_REQUEST_ID, client_request_id);
+    headers.insert(REQUEST_ID, id_header.clone());
 
     let status = response.status().as_u16();
     // Whole microseconds in ms: prints as 0.141, not 0.14100000000000001.

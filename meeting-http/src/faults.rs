@@ -548,10 +548,11 @@ pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next:
     let Some(route) = route else {
         return next.run(request).await;
     };
-    let request_id = request
-        .extensions()
-        .get::<RequestIdentity>()
-        .map(|id| id.0.clone())
+    // A reference count, not a copy: only a hit logs it.
+    let identity = request.extensions().get::<RequestIdentity>().cloned();
+    let request_id = identity
+        .as_ref()
+        .and_then(|id| id.0.to_str().ok())
         .unwrap_or_default();
     if let Some((index, rule, call)) = faults.decide(route, FaultWhen::Before) {
         tracing::info!(
