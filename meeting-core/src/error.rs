@@ -120,3 +120,16 @@ impl Error {
         }
     }
 }
+
+/// An error and all its causes, outermost first, joined by `": "`: what a log
+/// line shows. Each layer's `Display` says only its own part, so nothing repeats.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

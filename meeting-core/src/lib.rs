@@ -47,7 +47,7 @@ pub use admin::{Admin, ADMIN_PAGE_MAX};
 pub use caller::{scopes, Access, Caller, Forbidden, Operation, PERSONAL_ACCOUNT_TENANT};
 pub use create::CreateRequest;
 pub use datetime::{DateTimeError, DateTimeOffset};
-pub use error::{Error, ErrorCode};
+pub use error::{error_chain, Error, ErrorCode};
 pub use filter::MeetingFilter;
 pub use generate::{Clock, IdSource, RandomIds, SystemClock};
 pub use ids::{ExternalId, ExternalIdError, IdError, MeetingId, MeetingKey, TenantId, UserId};

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 pub(crate) use meeting_core::ErrorCode;
-use meeting_core::{Error, StoreError};
+use meeting_core::{error_chain, Error, StoreError};
 
 /// Seconds a client should wait before retrying a `503`.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
@@ -138,18 +138,6 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::from(Error::Store(error))
     }
-}
-
-/// An error and all its sources, for the log.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl IntoResponse for ApiError {

@@ -5,17 +5,8 @@
 use std::error::Error;
 
 /// Every layer's message, outermost first, joined by `": "`: the text a
-/// logger that walks the sources writes.
-pub fn chain(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// logger that walks the sources writes (the library's own walk).
+pub use meeting_core::error_chain as chain;
 
 /// Asserts that no layer's message repeats its source's, which the log would
 /// then show twice.
