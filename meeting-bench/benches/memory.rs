@@ -9,6 +9,7 @@
 use meeting_bench::report::{self, ExtraGroup, ExtraRow};
 use meeting_bench::run::ready;
 use meeting_bench::seed::{self, caller, full_request};
+use meeting_core::Target;
 use meeting_core::{OnlineMeeting, Profile};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -73,13 +74,8 @@ fn main() {
     let (service, store) = seed::service();
     for n in 0..count as u64 {
         black_box(
-            ready(service.create_or_get(
-                &caller,
-                meeting_core::Target::Me,
-                Profile::Beta,
-                &full_request(n),
-            ))
-            .expect("stored"),
+            ready(service.create_or_get(&caller, Target::Me, Profile::Beta, &full_request(n)))
+                .expect("stored"),
         );
     }
     let (bytes_after, blocks_after) = live();

@@ -15,6 +15,7 @@ use meeting_bench::plain;
 use meeting_bench::report::{self, ExtraGroup, ExtraRow};
 use meeting_bench::run::{parallel_hits, ready, time_batches};
 use meeting_bench::seed::{self, caller, full_request, key_only_request};
+use meeting_core::Target;
 use meeting_core::{CreateOrGetRequest, OnlineMeeting, Profile};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -142,13 +143,8 @@ fn service(rows: &mut Vec<ExtraRow>) {
                 &mut next,
                 |n| key_only_request(n % STORED),
                 |request| {
-                    ready(service.create_or_get(
-                        caller,
-                        meeting_core::Target::Me,
-                        Profile::Beta,
-                        request,
-                    ))
-                    .expect("a hit")
+                    ready(service.create_or_get(caller, Target::Me, Profile::Beta, request))
+                        .expect("a hit")
                 },
             )
         }
@@ -160,14 +156,9 @@ fn service(rows: &mut Vec<ExtraRow>) {
 
     let template = {
         let (service, _store) = seed::service();
-        ready(service.create_or_get(
-            caller,
-            meeting_core::Target::Me,
-            Profile::Beta,
-            &full_request(0),
-        ))
-        .expect("in memory")
-        .into_meeting()
+        ready(service.create_or_get(caller, Target::Me, Profile::Beta, &full_request(0)))
+            .expect("in memory")
+            .into_meeting()
     };
     let template = &template;
     let builds: Timed<'_> = Box::new({
@@ -187,13 +178,8 @@ fn service(rows: &mut Vec<ExtraRow>) {
             // A fresh store per block: every call creates, the store stays small.
             let (service, _store) = seed::service();
             time_batches(iters, &mut next, full_request, |request| {
-                ready(service.create_or_get(
-                    caller,
-                    meeting_core::Target::Me,
-                    Profile::Beta,
-                    request,
-                ))
-                .expect("created")
+                ready(service.create_or_get(caller, Target::Me, Profile::Beta, request))
+                    .expect("created")
             })
         }
     });
@@ -216,13 +202,8 @@ fn scaling(rows: &mut Vec<ExtraRow>, large: u64) {
                 // A scattered visit, as in the scaling bench.
                 |n| key_only_request(n.wrapping_mul(2_654_435_761) % count),
                 |request| {
-                    ready(service.create_or_get(
-                        &caller,
-                        meeting_core::Target::Me,
-                        Profile::Beta,
-                        request,
-                    ))
-                    .expect("a hit")
+                    ready(service.create_or_get(&caller, Target::Me, Profile::Beta, request))
+                        .expect("a hit")
                 },
             )
         })

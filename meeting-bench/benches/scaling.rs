@@ -5,6 +5,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dashmap::DashMap;
 use meeting_bench::run::{parallel, parallel_hits, ready, time_batches};
 use meeting_bench::seed::{self, caller, key, key_only_request};
+use meeting_core::Target;
 use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingService, OnlineMeeting, Profile};
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ fn hit_latency(c: &mut Criterion) {
                     |request| {
                         ready(population.service.create_or_get(
                             &caller,
-                            meeting_core::Target::Me,
+                            Target::Me,
                             Profile::Beta,
                             request,
                         ))

@@ -13,6 +13,7 @@ use dashmap::DashMap;
 use meeting_bench::run::{ready, time_batches};
 use meeting_bench::seed::{self, caller, full_request, key, key_only_request};
 use meeting_core::testing::SequentialIds;
+use meeting_core::Target;
 use meeting_core::{CreateOrGetRequest, MeetingKey, MeetingStore, OnlineMeeting, Outcome, Profile};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -65,13 +66,8 @@ fn hits(c: &mut Criterion) {
                     &mut next,
                     |n| request(n % STORED),
                     |request| {
-                        ready(service.create_or_get(
-                            &caller,
-                            meeting_core::Target::Me,
-                            Profile::Beta,
-                            request,
-                        ))
-                        .expect("a hit")
+                        ready(service.create_or_get(&caller, Target::Me, Profile::Beta, request))
+                            .expect("a hit")
                     },
                 )
             })
@@ -85,13 +81,8 @@ fn hits(c: &mut Criterion) {
                 &mut next,
                 |n| full_request(n % STORED),
                 |request| {
-                    ready(service.create_or_get(
-                        &caller,
-                        meeting_core::Target::Me,
-                        Profile::V1,
-                        request,
-                    ))
-                    .expect("a hit")
+                    ready(service.create_or_get(&caller, Target::Me, Profile::V1, request))
+                        .expect("a hit")
                 },
             )
         })
@@ -122,13 +113,9 @@ fn creates(c: &mut Criterion) {
     let caller = caller();
     let template = {
         let (service, _store) = seed::service();
-        let outcome = ready(service.create_or_get(
-            &caller,
-            meeting_core::Target::Me,
-            Profile::Beta,
-            &full_request(0),
-        ))
-        .expect("in memory");
+        let outcome =
+            ready(service.create_or_get(&caller, Target::Me, Profile::Beta, &full_request(0)))
+                .expect("in memory");
         assert!(outcome.is_created());
         outcome.into_meeting()
     };
@@ -162,7 +149,7 @@ fn creates(c: &mut Criterion) {
             time_batches(iters, &mut next, full_request, |request| {
                 created(ready(service.create_or_get(
                     &caller,
-                    meeting_core::Target::Me,
+                    Target::Me,
                     Profile::Beta,
                     request,
                 )))
@@ -180,7 +167,7 @@ fn creates(c: &mut Criterion) {
                 time_batches(iters, &mut next, full_request, |request| {
                     created(ready(service.create_or_get(
                         &caller,
-                        meeting_core::Target::Me,
+                        Target::Me,
                         profile,
                         request,
                     )))

@@ -3,6 +3,7 @@
 
 use meeting_tests::postgres;
 
+use meeting_core::Target;
 use meeting_core::{Caller, CreateOrGetRequest, ExternalId, MeetingService, Profile};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
                 let request = CreateOrGetRequest::new(ExternalId::new(format!("key-{k}")).unwrap());
                 barrier.wait().await;
                 let outcome = service
-                    .create_or_get(&caller, meeting_core::Target::Me, Profile::Beta, &request)
+                    .create_or_get(&caller, Target::Me, Profile::Beta, &request)
                     .await
                     .expect("no caller fails for losing the race");
                 (k, outcome.is_created(), outcome.meeting().id.clone())
@@ -71,12 +72,7 @@ async fn instances_share_one_meeting_per_key(isolation: Isolation) {
         // Each instance finds that very meeting.
         for service in &services {
             let stored = service
-                .get(
-                    &caller,
-                    meeting_core::Profile::Beta,
-                    meeting_core::Target::Me,
-                    first,
-                )
+                .get(&caller, Profile::Beta, Target::Me, first)
                 .await
                 .unwrap();
             assert_eq!(&stored.id, first);

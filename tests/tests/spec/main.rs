@@ -13,6 +13,7 @@ mod rules;
 mod seed;
 
 use meeting_core::testing::{ManualClock, SequentialIds};
+use meeting_core::Target;
 use meeting_core::{
     Caller, CreateOrGetRequest, Error, MeetingService, OnlineMeeting, Outcome, Profile, Settings,
 };
@@ -64,7 +65,7 @@ pub async fn call(
 ) -> Result<Outcome, Error> {
     let request = CreateOrGetRequest::from_json(json.as_bytes())?;
     service
-        .create_or_get(caller, meeting_core::Target::Me, profile, &request)
+        .create_or_get(caller, Target::Me, profile, &request)
         .await
 }
 

@@ -5,6 +5,7 @@ use meeting_core::limits::{
     ATTENDEES_MAX, EXTERNAL_ID_MAX_CHARS, JSON_MAX_VALUES, SUBJECT_MAX_CHARS,
 };
 use meeting_core::CreateOrGetRequest;
+use meeting_core::Target;
 use serde_json::json;
 
 fn body(value: Value) -> String {
@@ -341,7 +342,7 @@ async fn request_is_validated_in_full_before_the_store_is_consulted() {
     in_code.subject = Some("s".repeat(1025));
     assert!(matches!(
         service
-            .create_or_get(&caller(), meeting_core::Target::Me, Profile::Beta, &in_code)
+            .create_or_get(&caller(), Target::Me, Profile::Beta, &in_code)
             .await,
         Err(Error::InvalidRequest(_))
     ));

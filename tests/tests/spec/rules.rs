@@ -105,22 +105,12 @@ async fn deleting_a_meeting_frees_its_key_for_a_new_meeting_with_a_new_id() {
     let service = service();
     let first = create(&service, KEYED).await.into_meeting();
     service
-        .delete(
-            &caller(),
-            meeting_core::Profile::Beta,
-            meeting_core::Target::Me,
-            &first.id,
-        )
+        .delete(&caller(), Profile::Beta, Target::Me, &first.id)
         .await
         .unwrap();
     assert!(matches!(
         service
-            .get(
-                &caller(),
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &first.id
-            )
+            .get(&caller(), Profile::Beta, Target::Me, &first.id)
             .await,
         Err(Error::NotFound)
     ));
@@ -277,7 +267,7 @@ async fn permission_is_checked_before_the_request_is_validated() {
         ..meeting_core::CreateOrGetRequest::new(meeting_core::ExternalId::new("k").unwrap())
     };
     let error = service()
-        .create_or_get(&caller, meeting_core::Target::Me, Profile::Beta, &invalid)
+        .create_or_get(&caller, Target::Me, Profile::Beta, &invalid)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Forbidden(_)), "{error:?}");
@@ -363,12 +353,7 @@ async fn get_returns_the_callers_meeting() {
     );
     assert_eq!(
         service
-            .get(
-                &reader,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .get(&reader, Profile::Beta, Target::Me, &created.id)
             .await
             .unwrap(),
         created
@@ -382,23 +367,13 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     let other = caller_for(TENANT, OTHER_USER);
     assert!(matches!(
         service
-            .get(
-                &other,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .get(&other, Profile::Beta, Target::Me, &created.id)
             .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
         service
-            .delete(
-                &other,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .delete(&other, Profile::Beta, Target::Me, &created.id)
             .await,
         Err(Error::NotFound)
     ));
@@ -407,8 +382,8 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
         service
             .get(
                 &same_user_other_tenant,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
+                Profile::Beta,
+                Target::Me,
                 &created.id
             )
             .await,
@@ -416,12 +391,7 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     ));
     assert!(
         service
-            .get(
-                &caller(),
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .get(&caller(), Profile::Beta, Target::Me, &created.id)
             .await
             .is_ok(),
         "the meeting survives"
@@ -429,12 +399,7 @@ async fn another_organizers_meeting_is_not_found_for_get_and_delete() {
     let unknown = MeetingId::new("nobody_19:none@thread.v2");
     assert!(matches!(
         service
-            .get(
-                &caller(),
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &unknown
-            )
+            .get(&caller(), Profile::Beta, Target::Me, &unknown)
             .await,
         Err(Error::NotFound)
     ));
@@ -451,12 +416,7 @@ async fn delete_needs_read_write_and_get_needs_read() {
     );
     assert!(matches!(
         service
-            .delete(
-                &reader,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .delete(&reader, Profile::Beta, Target::Me, &created.id)
             .await,
         Err(Error::Forbidden(_))
     ));
@@ -467,12 +427,7 @@ async fn delete_needs_read_write_and_get_needs_read() {
     );
     assert!(matches!(
         service
-            .get(
-                &nobody,
-                meeting_core::Profile::Beta,
-                meeting_core::Target::Me,
-                &created.id
-            )
+            .get(&nobody, Profile::Beta, Target::Me, &created.id)
             .await,
         Err(Error::Forbidden(_))
     ));
@@ -514,12 +469,7 @@ async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
         .await
         .into_meeting();
     let for_get = service
-        .authorize(
-            &caller,
-            meeting_core::Profile::Beta,
-            Target::Me,
-            Operation::Get,
-        )
+        .authorize(&caller, Profile::Beta, Target::Me, Operation::Get)
         .unwrap();
     assert_eq!(for_get.get(&created.id).await.unwrap().id, created.id);
     let error = for_get.delete(&created.id).await.unwrap_err();
@@ -535,12 +485,7 @@ async fn an_authorization_runs_only_the_operation_it_was_granted_for() {
     );
     // Nothing was deleted.
     assert!(service
-        .get(
-            &caller,
-            meeting_core::Profile::Beta,
-            Target::Me,
-            &created.id
-        )
+        .get(&caller, Profile::Beta, Target::Me, &created.id)
         .await
         .is_ok());
 }

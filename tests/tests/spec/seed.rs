@@ -3,6 +3,7 @@
 
 use super::*;
 use meeting_core::testing::{ManualClock, SequentialIds};
+use meeting_core::Target;
 use meeting_tests::seed;
 
 fn seed_service() -> MeetingService {
@@ -18,7 +19,7 @@ async fn seed_request_yields_the_seed_response() {
     let outcome = service
         .create_or_get(
             &seed::caller(),
-            meeting_core::Target::Me,
+            Target::Me,
             Profile::Beta,
             &request(seed::REQUEST),
         )
@@ -75,7 +76,7 @@ async fn seed_start_and_end_come_back_as_the_identical_strings() {
     let meeting = seed_service()
         .create_or_get(
             &seed::caller(),
-            meeting_core::Target::Me,
+            Target::Me,
             Profile::Beta,
             &request(seed::REQUEST),
         )
