@@ -469,4 +469,28 @@ mod tests {
         let stored = serde_json::to_string(&meeting_with_extra(0)).unwrap() + "x";
         assert!(OnlineMeeting::from_stored_json(&stored).is_err());
     }
+
+    #[test]
+    fn a_join_link_key_lowers_the_host_and_escape_digits_only() {
+        use std::borrow::Cow;
+        let canonical = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=%7b%22Tid%22%7d";
+        assert!(matches!(join_web_url_key(canonical), Cow::Borrowed(_)));
+        assert_eq!(
+            join_web_url_key("HTTPS://Teams.Microsoft.COM/l/Meetup-Join/19%3Ameeting_X%40thread.v2/0?context=%7B%22Tid%22%7D"),
+            "https://teams.microsoft.com/l/Meetup-Join/19%3ameeting_X%40thread.v2/0?context=%7b%22Tid%22%7d"
+        );
+        // Not escapes: a `%` without two hex digits, at the end or before other text.
+        for kept in [
+            "https://t.example/a%",
+            "https://t.example/a%4",
+            "https://t.example/%ZZ%%4A",
+        ] {
+            let key = join_web_url_key(kept);
+            assert_eq!(key.replace("%4a", "%4A"), kept, "{kept}");
+        }
+        assert_eq!(
+            join_web_url_key("https://t.example/%%4A"),
+            "https://t.example/%%4a"
+        );
+    }
 }
