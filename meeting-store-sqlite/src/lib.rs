@@ -7,9 +7,12 @@
 //!   read of the winner), so every caller of every process gets the one meeting.
 //! - **Group commit**: one writer thread commits all waiting creates in one
 //!   transaction and one fsync, and answers each caller after that commit.
-//! - **Hits without a parse**: a hit reads its row on a pooled reader
-//!   connection, off the async executor; when the row's text is the one a
-//!   remembered meeting was parsed from, that meeting is returned
+//! - **Hits without a hand-off or a parse**: a hit reads its row on a pooled
+//!   reader connection in place, on the calling thread: in WAL mode a read
+//!   takes no lock another connection holds, so it cannot wait. When it would
+//!   (only crash recovery in another process makes it), it moves to tokio's
+//!   blocking pool and waits there, never on the executor. When the row's text
+//!   is the one a remembered meeting was parsed from, that meeting is returned
 //!   ([`SqliteOptions::parsed_cache_bytes`]).
 //! - **Careful**: a file that is not a SQLite database, another application's
 //!   database, a schema newer than this build, a read-only file or an

@@ -1,9 +1,20 @@
-//! Lookups: a small pool of reader connections, used off the async executor.
+//! Lookups: a small pool of reader connections, used in place when they
+//! cannot wait, in tokio's blocking pool when they might.
 //!
 //! WAL lets readers run beside the writer without waiting for it, so lookups
 //! (and so createOrGet hits) never queue behind group commits.
+//!
+//! A read first runs on the calling thread with no busy handler: in WAL mode
+//! it takes no lock another connection holds (a writer, a checkpoint, another
+//! process's transaction), so it either runs at once or fails at once with
+//! `SQLITE_BUSY`, which only a connection holding the database exclusively
+//! (`locking_mode=EXCLUSIVE`, recovery after a crash) causes. Only then does
+//! the read move to the blocking pool and wait there, up to
+//! [`SqliteOptions::busy_timeout`], so a waiting read never stalls the
+//! executor. What the calling thread may still do is read pages the operating
+//! system has not cached, as any memory-mapped store does.
 
-use crate::error::Error;
+use crate::error::{is_busy, Error};
 use crate::options::SqliteOptions;
 use crate::schema::connect;
 use crate::sql::{
@@ -16,8 +27,12 @@ use quick_cache::Weighter;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Reader connections, opened on demand and kept while idle, up to a bound.
+///
+/// An idle connection has no busy handler; a read that must wait sets
+/// [`SqliteOptions::busy_timeout`] for its own duration.
 #[derive(Debug)]
 pub(crate) struct Readers {
     path: PathBuf,
@@ -34,8 +49,34 @@ impl Readers {
         }
     }
 
-    /// Runs `read` on a reader connection in tokio's blocking pool.
+    /// Runs `read` on a reader connection: on this thread when an idle
+    /// connection is at hand and the read needs no lock another connection
+    /// holds, else in tokio's blocking pool (which also opens new
+    /// connections), waiting for the lock up to the busy timeout.
+    ///
+    /// `read` must be safe to run again after failing busy: reads are.
     pub(crate) async fn run<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let Some(connection) = self.take_idle() else {
+            return self.run_waiting(read).await;
+        };
+        match read(&connection) {
+            Err(Error::Sqlite(error)) if is_busy(&error) => {
+                self.put(connection);
+                self.run_waiting(read).await
+            }
+            result => {
+                self.put(connection);
+                result
+            }
+        }
+    }
+
+    /// Runs `read` in the blocking pool, waiting for locks up to the busy timeout.
+    async fn run_waiting<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
@@ -43,26 +84,34 @@ impl Readers {
         let readers = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let connection = readers.take()?;
-            let result = read(&connection);
-            readers.put(connection);
+            let result = connection
+                .busy_timeout(readers.options.busy_timeout)
+                .map_err(Error::from)
+                .and_then(|()| read(&connection));
+            if connection.busy_timeout(Duration::ZERO).is_ok() {
+                readers.put(connection);
+            }
             result
         })
         .await
         .map_err(Error::Task)?
     }
 
-    fn take(&self) -> Result<Connection, Error> {
-        let idle = self
-            .idle
+    fn take_idle(&self) -> Option<Connection> {
+        self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        match idle {
+            .pop()
+    }
+
+    fn take(&self) -> Result<Connection, Error> {
+        match self.take_idle() {
             Some(connection) => Ok(connection),
             None => {
                 let connection = connect(&self.path, &self.options, false)?;
                 // A reader never writes; SQLite enforces it.
                 connection.pragma_update(None, "query_only", true)?;
+                connection.busy_timeout(Duration::ZERO)?;
                 Ok(connection)
             }
         }
@@ -347,3 +396,93 @@ impl std::fmt::Display for Unreadable {
 }
 
 impl std::error::Error for Unreadable {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread::ThreadId;
+
+    /// Readers of a new, empty database in `directory`.
+    fn readers(directory: &std::path::Path) -> Arc<Readers> {
+        let path = directory.join("meetings.db");
+        Connection::open(&path).unwrap();
+        Arc::new(Readers::new(path, SqliteOptions::default()))
+    }
+
+    fn busy() -> Error {
+        Error::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ))
+    }
+
+    /// A read that fails busy in place runs again in the blocking pool, where it
+    /// may wait, while the executor (one thread here) goes on.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_that_must_wait_moves_off_the_executor_which_goes_on() {
+        let directory = tempfile::tempdir().unwrap();
+        let readers = readers(directory.path());
+        // The first run opens a connection (in the pool) and leaves it idle.
+        readers.run(|_| Ok(())).await.unwrap();
+
+        let executor = std::thread::current().id();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = tokio::spawn({
+            let ticks = Arc::clone(&ticks);
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let runs: Arc<Mutex<Vec<ThreadId>>> = Arc::default();
+        let answer = readers
+            .run({
+                let runs = Arc::clone(&runs);
+                move |_| {
+                    let mut runs = runs.lock().unwrap();
+                    runs.push(std::thread::current().id());
+                    if runs.len() == 1 {
+                        return Err(busy());
+                    }
+                    // What a wait for the lock costs, on a thread that may block.
+                    std::thread::sleep(Duration::from_millis(300));
+                    Ok("answered")
+                }
+            })
+            .await;
+        ticker.abort();
+
+        assert_eq!(answer.unwrap(), "answered");
+        let runs = runs.lock().unwrap().clone();
+        assert_eq!(runs.len(), 2, "ran in place, then once more waiting");
+        assert_eq!(runs[0], executor, "the first try runs in place");
+        assert_ne!(runs[1], executor, "the waiting run is off the executor");
+        let ticks = ticks.load(Ordering::Relaxed);
+        assert!(
+            ticks >= 5,
+            "the executor ticked {ticks} times in 300 ms: stalled"
+        );
+    }
+
+    /// With no idle connection, a read opens one in the pool, never in place
+    /// (opening touches the file and may wait for locks).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_without_an_idle_connection_runs_in_the_pool() {
+        let directory = tempfile::tempdir().unwrap();
+        let readers = readers(directory.path());
+        let executor = std::thread::current().id();
+        let first = readers
+            .run(|_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        let second = readers
+            .run(|_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        assert_ne!(first, executor, "the connection was opened in the pool");
+        assert_eq!(second, executor, "the idle connection is used in place");
+    }
+}
