@@ -288,6 +288,28 @@ fn paired_summary(_: &mut Criterion) {
             },
         ),
     );
+    // Like for like with the cache: 1,000 hot meetings spread over the 1M
+    // table, so both sides find every meeting parsed and differ only in the
+    // index probe (one more B-tree level, pages further apart).
+    let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
+    report(
+        "find by join link, store: 1k vs 1k hot meetings among 1M",
+        paired(
+            2000,
+            || {
+                let link = link(a.next());
+                runtime.block_on(async {
+                    black_box(store.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+            || {
+                let link = link(b.next() * (LARGE / SMALL));
+                runtime.block_on(async {
+                    black_box(large.find_by_join_web_url(&link).await.unwrap())
+                });
+            },
+        ),
+    );
     // Like for like: at 1k every found meeting is in the parsed-meeting cache,
     // at 1M (scattered over a 32 MiB cache) nearly none is; without the cache
     // both parse every row.
