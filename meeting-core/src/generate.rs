@@ -47,7 +47,17 @@ impl IdSource for RandomIds {
 pub(crate) fn digits(ids: &dyn IdSource, n: u32) -> String {
     debug_assert!(n <= 30);
     let value = ids.uuid().as_u128() % 10u128.pow(n);
-    format!("{value:0width$}", width = n as usize)
+    // u128 division is slow: the low 19 digits, then the rest, as u64s.
+    const LOW_DIGITS: usize = 19;
+    let split = 10u128.pow(LOW_DIGITS as u32);
+    let mut parts = [(value % split) as u64, (value / split) as u64];
+    let mut text = vec![b'0'; n as usize];
+    for (place, digit) in text.iter_mut().rev().enumerate() {
+        let part = &mut parts[place / LOW_DIGITS];
+        *digit = b'0' + (*part % 10) as u8;
+        *part /= 10;
+    }
+    String::from_utf8(text).expect("ASCII digits")
 }
 
 /// `19:meeting_<opaque>@thread.v2`, the opaque part the base64 of a fresh UUID's text.
@@ -67,7 +77,11 @@ pub(crate) fn thread_id(ids: &dyn IdSource) -> String {
 /// A meeting id in Graph's current opaque form: the base64 of
 /// `1*<organizer id>*0**<thread id>`, as v1.0 answers carry them.
 pub(crate) fn opaque_meeting_id(organizer: &str, thread_id: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("1*{organizer}*0**{thread_id}"))
+    let mut composite = String::with_capacity(organizer.len() + thread_id.len() + 6);
+    for part in ["1*", organizer, "*0**", thread_id] {
+        composite.push_str(part);
+    }
+    base64::engine::general_purpose::STANDARD.encode(composite)
 }
 
 /// A six-character passcode of letters and digits, drawn from a fresh UUID.
@@ -116,19 +130,25 @@ pub(crate) fn join_web_url(base: &str, thread_id: &str, tenant: &str, organizer:
     url.push_str("/l/meetup-join/");
     push_encoded(&mut url, thread_id);
     url.push_str("/0?context=");
-    let context =
-        serde_json::to_string(&JoinContext { tenant, organizer }).expect("two strings serialize");
-    push_encoded(&mut url, &context);
+    // `{"Tid":"<tenant>","Oid":"<organizer>"}`, each id a JSON string.
+    url.push_str("%7b%22Tid%22%3a");
+    push_json_string(&mut url, tenant);
+    url.push_str("%2c%22Oid%22%3a");
+    push_json_string(&mut url, organizer);
+    url.push_str("%7d");
     url
 }
 
-/// The join URL's `context`: `{"Tid":"…","Oid":"…"}`.
-#[derive(serde::Serialize)]
-struct JoinContext<'a> {
-    #[serde(rename = "Tid")]
-    tenant: &'a str,
-    #[serde(rename = "Oid")]
-    organizer: &'a str,
+/// `text` as a JSON string literal, percent-encoded. Only quotes, backslashes
+/// and control characters need JSON escapes (ids in GUID form have none).
+fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        push_encoded(out, &serde_json::to_string(text).expect("a string serializes"));
+    } else {
+        out.push_str("%22");
+        push_encoded(out, text);
+        out.push_str("%22");
+    }
 }
 
 /// `<dial-in base>/<uuid>?id=<conferenceId>`.
@@ -155,6 +175,41 @@ mod tests {
             url,
             "https://devspaces.skype.com/l/meetup-join/19%3ameeting_MWE2Y2U2NGYtMjk4Ni00NjYyLWEyMjItYjk3MGU4YzFh0000%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22d4a060b5-a8fc-450c-837b-750b2c2869b5%22%7d"
         );
+    }
+
+    #[test]
+    fn join_web_url_context_is_the_percent_encoded_json_of_both_ids() {
+        for (tenant, organizer) in [
+            ("72f988bf-86f1-41af-91ab-2d7cd011db47", "d4a060b5"),
+            ("quote\"d", "back\\slash"),
+            ("unicode é 😀", "tab\tand\u{1}control"),
+        ] {
+            let url = join_web_url("https://teams.example", "19:m@thread.v2", tenant, organizer);
+            let context = url.split_once("?context=").unwrap().1;
+            let decoded = percent_encoding::percent_decode_str(context)
+                .decode_utf8()
+                .unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&decoded).unwrap();
+            assert_eq!(parsed, serde_json::json!({"Tid": tenant, "Oid": organizer}));
+            assert!(!context.contains(['"', '\\', ' ', '{']), "{context}");
+        }
+    }
+
+    #[test]
+    fn digits_are_the_uuid_modulo_a_power_of_ten_zero_padded() {
+        #[derive(Debug)]
+        struct Fixed(u128);
+        impl IdSource for Fixed {
+            fn uuid(&self) -> Uuid {
+                Uuid::from_u128(self.0)
+            }
+        }
+        for value in [0, 7, 1234567890123456789012345678901234567u128, u128::MAX] {
+            for n in [1, 6, 9, 10, 12, 19, 20, 30] {
+                let expected = format!("{:0n$}", value % 10u128.pow(n), n = n as usize);
+                assert_eq!(digits(&Fixed(value), n), expected, "{value} {n}");
+            }
+        }
     }
 
     #[test]

@@ -317,7 +317,8 @@ pub fn join_web_url_key(url: &str) -> std::borrow::Cow<'_, str> {
     });
     let bytes = url.as_bytes();
     let escape_at = |i: usize| bytes[i] == b'%' && i + 2 < bytes.len();
-    let upper_escape = (0..bytes.len()).any(|i| {
+    // Only the escapes need a look: found by `%` (a memchr search), not byte by byte.
+    let upper_escape = url.match_indices('%').any(|(i, _)| {
         escape_at(i)
             && bytes[i + 1].is_ascii_hexdigit()
             && bytes[i + 2].is_ascii_hexdigit()

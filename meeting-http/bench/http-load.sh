@@ -28,7 +28,7 @@ USER="d4a060b5-a8fc-450c-837b-750b2c280000"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release -q -p meetingd --bin meetingd
 cargo build --release -q -p meeting-http --example baseline
-BIN=target/release
+BIN="${CARGO_TARGET_DIR:-target}/release"
 WORK="$(mktemp -d)"
 PIDS=()
 BASELINE_STARTED=""
