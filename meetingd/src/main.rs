@@ -3,6 +3,11 @@
 //! `meetingd serve` runs the HTTP front; `meetingd token` mints a development
 //! token. Every flag is also read from `MEETINGD_<FLAG>`.
 
+/// mimalloc, not glibc's malloc: a request allocates and frees a few hundred
+/// small blocks, and glibc's allocator was a sixth of a hit's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use meeting_core::access::{AppAccessPolicy, Directory};
