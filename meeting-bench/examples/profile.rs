@@ -42,14 +42,10 @@ fn main() {
         }
         "build" => {
             let (service, _store) = seed::service();
-            let template = ready(service.create_or_get(
-                &caller,
-                Target::Me,
-                Profile::Beta,
-                &full_request(0),
-            ))
-            .expect("created")
-            .into_meeting();
+            let template =
+                ready(service.create_or_get(&caller, Target::Me, Profile::Beta, &full_request(0)))
+                    .expect("created")
+                    .into_meeting();
             for _ in 0..count {
                 black_box(Arc::new(seed::build_by_hand(black_box(&template))));
             }

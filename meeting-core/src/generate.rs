@@ -143,7 +143,10 @@ pub(crate) fn join_web_url(base: &str, thread_id: &str, tenant: &str, organizer:
 /// and control characters need JSON escapes (ids in GUID form have none).
 fn push_json_string(out: &mut String, text: &str) {
     if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        push_encoded(out, &serde_json::to_string(text).expect("a string serializes"));
+        push_encoded(
+            out,
+            &serde_json::to_string(text).expect("a string serializes"),
+        );
     } else {
         out.push_str("%22");
         push_encoded(out, text);
