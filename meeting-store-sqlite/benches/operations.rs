@@ -223,6 +223,11 @@ fn paired_summary(_: &mut Criterion) {
     let path = database(SMALL);
     let store = runtime.block_on(SqliteStore::open(&path)).unwrap();
     let connection = raw(&path);
+    // One store lookup by the `n`th meeting's join link.
+    let find_link = |store: &SqliteStore, n: u64| {
+        let link = link(n);
+        runtime.block_on(async { black_box(store.find_by_join_web_url(&link).await.unwrap()) });
+    };
     let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
     report(
         "update (raw read + compare-and-set vs store update)",
@@ -241,12 +246,7 @@ fn paired_summary(_: &mut Criterion) {
         paired(
             2000,
             || drop(black_box(raw_find_link(&connection, &link(a.next())))),
-            || {
-                let link = link(b.next());
-                runtime.block_on(async {
-                    black_box(store.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
+            || find_link(&store, b.next()),
         ),
     );
     let (mut a, mut b) = (Spread::new(SMALL), Spread::new(SMALL));
@@ -289,18 +289,8 @@ fn paired_summary(_: &mut Criterion) {
         "find by join link, store: 1k vs 1M meetings",
         paired(
             2000,
-            || {
-                let link = link(a.next());
-                runtime.block_on(async {
-                    black_box(store.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
-            || {
-                let link = link(b.next());
-                runtime.block_on(async {
-                    black_box(large.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
+            || find_link(&store, a.next()),
+            || find_link(&large, b.next()),
         ),
     );
     // Like for like with the cache: 1,000 hot meetings spread over the 1M
@@ -311,18 +301,8 @@ fn paired_summary(_: &mut Criterion) {
         "find by join link, store: 1k vs 1k hot meetings among 1M",
         paired(
             2000,
-            || {
-                let link = link(a.next());
-                runtime.block_on(async {
-                    black_box(store.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
-            || {
-                let link = link(b.next() * (LARGE / SMALL));
-                runtime.block_on(async {
-                    black_box(large.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
+            || find_link(&store, a.next()),
+            || find_link(&large, b.next() * (LARGE / SMALL)),
         ),
     );
     // Like for like: at 1k every found meeting is in the parsed-meeting cache,
@@ -343,18 +323,8 @@ fn paired_summary(_: &mut Criterion) {
         "find by join link, store without the parsed cache: 1k vs 1M meetings",
         paired(
             2000,
-            || {
-                let link = link(a.next());
-                runtime.block_on(async {
-                    black_box(small.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
-            || {
-                let link = link(b.next());
-                runtime.block_on(async {
-                    black_box(large.find_by_join_web_url(&link).await.unwrap())
-                });
-            },
+            || find_link(&small, a.next()),
+            || find_link(&large, b.next()),
         ),
     );
     let (mut a, mut b) = (Spread::new(SMALL), Spread::new(LARGE));
