@@ -8,7 +8,8 @@
 //! it takes no lock another connection holds (a writer, a checkpoint, another
 //! process's transaction), so it either runs at once or fails at once with
 //! `SQLITE_BUSY`, which only a connection holding the database exclusively
-//! (`locking_mode=EXCLUSIVE`, recovery after a crash) causes. Only then does
+//! (`locking_mode=EXCLUSIVE`, recovery after a crash) causes; SQLite's own
+//! retries while a writer swaps the WAL index header last microseconds. Only then does
 //! the read move to the blocking pool and wait there, up to
 //! [`SqliteOptions::busy_timeout`], so a waiting read never stalls the
 //! executor. What the calling thread may still do is read pages the operating
@@ -24,6 +25,7 @@ use crate::sql::{
 use meeting_core::{join_web_url_key, MeetingId, MeetingKey, OnlineMeeting};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -344,12 +346,13 @@ fn row_bytes<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r [u8]), Error> {
         // Named without its key: errors end up in logs.
         _ => "the meeting stored under the requested key",
     };
-    let bytes = row
-        .get_ref(1)
-        .map_err(|error| corrupt(id, error.into()))?
-        .as_bytes()
-        .map_err(|error| corrupt(id, error.into()))?;
-    Ok((id, bytes))
+    match row.get_ref(1).map_err(|error| corrupt(id, error.into()))? {
+        ValueRef::Text(bytes) => Ok((id, bytes)),
+        other => Err(corrupt(
+            id,
+            format!("stored as {}, not as text", other.data_type()).into(),
+        )),
+    }
 }
 
 /// The stored text of meeting `id`, which must be UTF-8.

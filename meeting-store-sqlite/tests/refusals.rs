@@ -191,6 +191,32 @@ async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_unto
     assert_eq!(bytes(&path).unwrap(), before);
 }
 
+/// A remembered parse is returned only for the very text it came from: a row
+/// changed to bytes that are not UTF-8 is corrupt, though the store still
+/// remembers the meeting (hits compare bytes before checking UTF-8).
+#[tokio::test]
+async fn a_remembered_meeting_is_not_returned_for_a_row_that_is_no_longer_its_text() {
+    let (_directory, path) = database();
+    let key = key("tenant", "user", "remembered");
+    let meeting = sample_meeting(&key, 1);
+    let store = SqliteStore::open(&path).await.unwrap();
+    store
+        .create_or_get(&key, &|| meeting.clone())
+        .await
+        .unwrap();
+    assert!(store.get_by_key(&key).await.unwrap().is_some());
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE meetings SET meeting = CAST(x'7b22ff' AS TEXT) WHERE id = ?1",
+        [meeting.id.as_str()],
+    )
+    .unwrap();
+    match store.get_by_key(&key).await {
+        Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, meeting.id.as_str()),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
 /// An error as a log shows it: its text with every source's, and its `Debug`.
 fn logged(error: &StoreError) -> String {
     let mut text = format!("{error:?} | {error}");
