@@ -4,6 +4,7 @@
 //! in-memory store, with a manual clock and sequential ids where a value must
 //! be predictable.
 
+mod counting;
 mod json;
 mod profiles;
 mod properties;

@@ -1,7 +1,13 @@
 //! Spec section 1 (the operation) and 1.2 (who may call).
 
+use super::counting::CountingStore;
 use super::*;
-use meeting_core::{Forbidden, MeetingId, Operation, Target, PERSONAL_ACCOUNT_TENANT};
+use meeting_core::access::{AppGrant, NO_POLICY_MESSAGE};
+use meeting_core::limits::JSON_MAX_DEPTH;
+use meeting_core::{
+    scopes, Forbidden, MeetingId, Operation, Target, DEFAULT_DIALIN_BASE_URL,
+    DEFAULT_JOIN_BASE_URL, PERSONAL_ACCOUNT_TENANT,
+};
 
 const KEYED: &str = r#"{"externalId":"key-1","subject":"First"}"#;
 
@@ -75,29 +81,59 @@ async fn external_id_matches_exactly_without_case_folding_trimming_or_normalisat
     assert_eq!(ids.len(), 6);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn concurrent_calls_with_one_key_produce_exactly_one_meeting_for_everyone() {
-    let service = service();
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let body = format!(r#"{{"externalId":"race","subject":"caller {i}"}}"#);
-                call(&service, &caller(), Profile::V1, &body).await
+    const CALLERS: usize = 48;
+    const ROUNDS: usize = 8;
+    // Building a new meeting takes 2 ms, inside the store's create: a store
+    // that looked, built, then inserted would let racing callers each create.
+    let store = Arc::new(CountingStore::with_build_delay(
+        std::time::Duration::from_millis(2),
+    ));
+    let service = MeetingService::new(Arc::clone(&store) as Arc<dyn meeting_core::MeetingStore>)
+        .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")));
+    for round in 0..ROUNDS {
+        // Every caller is spawned and waiting before any of them calls.
+        let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (service, barrier) = (service.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    let body = format!(r#"{{"externalId":"race-{round}","subject":"caller {i}"}}"#);
+                    let profile = if i % 2 == 0 {
+                        Profile::V1
+                    } else {
+                        Profile::Beta
+                    };
+                    barrier.wait().await;
+                    call(&service, &caller(), profile, &body).await
+                })
             })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(
-            task.await
-                .unwrap()
-                .expect("nobody fails for losing the race"),
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(
+                task.await
+                    .unwrap()
+                    .expect("nobody fails for losing the race"),
+            );
+        }
+        assert_eq!(
+            outcomes.iter().filter(|o| o.is_created()).count(),
+            1,
+            "round {round}: exactly one caller created the meeting"
+        );
+        let first = outcomes[0].meeting();
+        assert!(
+            outcomes.iter().all(|o| o.meeting() == first),
+            "round {round}: every caller got the one meeting"
         );
     }
-    assert_eq!(outcomes.iter().filter(|o| o.is_created()).count(), 1);
-    let id = &outcomes[0].meeting().id;
-    assert!(outcomes.iter().all(|o| o.meeting().id == *id));
+    assert_eq!(store.inner.len(), ROUNDS, "one meeting stored per key");
+    assert!(
+        store.most_in_flight() > 1,
+        "the calls reached the store at the same time"
+    );
 }
 
 #[tokio::test]
@@ -221,7 +257,8 @@ async fn delegated_work_account_without_the_scope_is_forbidden() {
 
 #[tokio::test]
 async fn personal_microsoft_account_is_forbidden_with_a_message_saying_so() {
-    let caller = caller_for(PERSONAL_ACCOUNT_TENANT, USER);
+    // The spec's literal, not the crate's constant (pinned below).
+    let caller = caller_for("9188040d-6c67-4c5b-b112-36a304b66dad", USER);
     let error = call(&service(), &caller, Profile::Beta, KEYED)
         .await
         .unwrap_err();
@@ -633,4 +670,137 @@ async fn settings_changed_at_once_are_each_applied_none_lost() {
         service.update_settings(|_| Err::<meeting_core::Settings, _>("no")),
         Err("no")
     );
+}
+
+#[test]
+fn the_exported_constants_are_the_specs_literals() {
+    // Tests elsewhere compare with these constants: each is pinned here, once,
+    // to the value the spec writes, so that a wrong constant fails a test.
+    assert_eq!(
+        PERSONAL_ACCOUNT_TENANT,
+        "9188040d-6c67-4c5b-b112-36a304b66dad"
+    );
+    assert_eq!(scopes::READ_WRITE, "OnlineMeetings.ReadWrite");
+    assert_eq!(scopes::READ, "OnlineMeetings.Read");
+    assert_eq!(scopes::READ_WRITE_ALL, "OnlineMeetings.ReadWrite.All");
+    assert_eq!(scopes::READ_ALL, "OnlineMeetings.Read.All");
+    assert_eq!(
+        NO_POLICY_MESSAGE,
+        "No Application Access Policy found for this app."
+    );
+    assert_eq!(DEFAULT_JOIN_BASE_URL, "https://teams.microsoft.com");
+    assert_eq!(
+        Settings::default().join_base_url,
+        "https://teams.microsoft.com"
+    );
+    assert_eq!(
+        DEFAULT_DIALIN_BASE_URL,
+        "https://dialin.teams.microsoft.com"
+    );
+    assert_eq!(JSON_MAX_DEPTH, 128);
+}
+
+/// An app-only caller of application `app_id`, with its own service principal.
+fn app(app_id: &str) -> Caller {
+    Caller::application(
+        TENANT.parse().unwrap(),
+        format!("principal-of-{app_id}").parse().unwrap(),
+        app_id,
+        ["OnlineMeetings.ReadWrite.All"],
+    )
+}
+
+#[tokio::test]
+async fn the_calling_app_is_not_part_of_the_key() {
+    let mut settings = Settings::default();
+    settings.app_access.grant("app-one", AppGrant::Global);
+    settings.app_access.grant(
+        "app-two",
+        AppGrant::Users([USER.parse().unwrap()].into_iter().collect()),
+    );
+    let service = service_with(settings);
+    let request = request(KEYED);
+    let first = service
+        .create_or_get(&app("app-one"), Target::User(USER), Profile::V1, &request)
+        .await
+        .unwrap();
+    assert!(first.is_created());
+    let second = service
+        .create_or_get(&app("app-two"), Target::User(USER), Profile::V1, &request)
+        .await
+        .unwrap();
+    assert!(!second.is_created(), "another app finds the user's meeting");
+    assert_eq!(second.meeting(), first.meeting());
+    // The user themselves, through whatever app signed them in, in both profiles.
+    for profile in [Profile::V1, Profile::Beta] {
+        let own = service
+            .create_or_get(&caller(), Target::Me, profile, &request)
+            .await
+            .unwrap();
+        assert!(!own.is_created(), "{profile:?}");
+        assert_eq!(own.meeting(), first.meeting(), "{profile:?}");
+    }
+    // An app without a grant is refused with Graph's message, not given a meeting.
+    let error = service
+        .create_or_get(&app("app-three"), Target::User(USER), Profile::V1, &request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Forbidden(Forbidden::NoAccessPolicy)),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "No Application Access Policy found for this app."
+    );
+}
+
+#[tokio::test]
+async fn create_or_get_asks_the_store_once_and_never_looks_before_inserting() {
+    let store = Arc::new(CountingStore::new());
+    let shared = Arc::clone(&store) as Arc<dyn meeting_core::MeetingStore>;
+    let service = MeetingService::new(Arc::clone(&shared))
+        .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")))
+        .with_ids(Arc::new(SequentialIds::new()));
+    let strict = MeetingService::new(shared)
+        .with_settings(Settings {
+            strict: true,
+            ..Settings::default()
+        })
+        .with_ids(Arc::new(SequentialIds::new()));
+    for (profile, key) in [(Profile::Beta, "once-beta"), (Profile::V1, "once-v1")] {
+        let body = format!(r#"{{"externalId":"{key}","subject":"S"}}"#);
+        let created = call(&service, &caller(), profile, &body).await.unwrap();
+        assert!(created.is_created());
+        assert_eq!(store.take_calls(), ["create_or_get"], "{profile:?} create");
+        let hit = call(&service, &caller(), profile, &body).await.unwrap();
+        assert!(!hit.is_created());
+        assert_eq!(store.take_calls(), ["create_or_get"], "{profile:?} hit");
+        let strict_hit = call(&strict, &caller(), profile, &body).await.unwrap();
+        assert!(!strict_hit.is_created());
+        assert_eq!(
+            store.take_calls(),
+            ["create_or_get"],
+            "{profile:?} strict hit"
+        );
+        let differing = format!(r#"{{"externalId":"{key}","subject":"T"}}"#);
+        let mismatch = call(&strict, &caller(), profile, &differing).await;
+        assert!(
+            matches!(mismatch, Err(Error::ParameterMismatch { .. })),
+            "{mismatch:?}"
+        );
+        assert_eq!(
+            store.take_calls(),
+            ["create_or_get"],
+            "{profile:?} strict mismatch"
+        );
+    }
+    // An invalid request does not reach the store at all.
+    let too_long = serde_json::json!({ "externalId": "once-beta", "subject": "s".repeat(1025) });
+    assert!(
+        call(&service, &caller(), Profile::Beta, &too_long.to_string())
+            .await
+            .is_err()
+    );
+    assert_eq!(store.take_calls(), Vec::<&str>::new());
 }
