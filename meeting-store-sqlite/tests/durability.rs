@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::database;
+use support::{bytes, database};
 
 #[tokio::test]
 async fn a_created_meeting_is_there_unchanged_after_a_reopen() {
@@ -60,9 +60,38 @@ async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
         .unwrap();
     assert_eq!(version, 3);
     assert_eq!(mode, "wal");
-    // Opening a current file again migrates nothing.
-    drop(raw);
+}
+
+/// A migration is a write transaction: it would wait for the write lock held
+/// here, past the busy timeout, and the open would fail. Opening a current file
+/// takes no write lock, and leaves the file's bytes as they were.
+#[tokio::test]
+async fn opening_a_current_file_again_migrates_nothing() {
+    let (_directory, path) = database();
     drop(SqliteStore::open(&path).await.unwrap());
+    let before = bytes(&path).expect("the file exists");
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, options)
+        .await
+        .expect("a current file opens while another connection holds the write lock");
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    drop(store);
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    assert_eq!(
+        bytes(&path).expect("the file exists"),
+        before,
+        "the reopen wrote nothing"
+    );
 }
 
 #[tokio::test]
@@ -222,31 +251,81 @@ async fn a_write_lock_held_past_the_busy_timeout_is_unavailable_while_hits_still
     assert!(retried.is_created(), "retrying later succeeds");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+/// Every create is in one batch, whatever the scheduler does: another
+/// connection holds the write lock until the writer has taken every create
+/// into its batch, then lets go. One commit for the lot; the create that
+/// reuses a stored meeting's id fails alone, the others are stored.
+///
+/// The callers run on this test's only runtime thread, so that once a
+/// caller's meeting is built its create is queued: nothing runs between the
+/// two. A last create, queued after them all with a deadline already passed,
+/// is answered only once the writer has taken everything queued before it
+/// into its batch (it answers expired creates as it looks at its batch again
+/// after each wait for the lock), so its answer says the batch is complete.
+#[tokio::test(flavor = "current_thread")]
 async fn a_conflicting_create_fails_alone_in_its_group_commit() {
     let (_directory, path) = database();
-    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let options = SqliteOptions {
+        // The writer waits for the lock held below, however slow the machine.
+        busy_timeout: Duration::from_secs(60),
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(
+        SqliteStore::open_with(&path, options.clone())
+            .await
+            .unwrap(),
+    );
     let taken = key("tenant", "user", "taken");
     store
         .create_or_get(&taken, &|| sample_meeting(&taken, 0))
         .await
         .unwrap();
+    assert_eq!(store.committed_transactions(), 1);
+
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let callers = 32u64;
-    let barrier = Arc::new(tokio::sync::Barrier::new(callers as usize));
+    let built = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (1..=callers)
         .map(|n| {
-            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            let (store, built) = (Arc::clone(&store), Arc::clone(&built));
             tokio::spawn(async move {
                 let key = key("tenant", "user", &format!("batched-{n}"));
                 // The last caller reuses the taken meeting's id under its own key.
                 let seed = if n == callers { 0 } else { n };
-                barrier.wait().await;
                 store
-                    .create_or_get(&key, &|| sample_meeting(&key, seed))
+                    .create_or_get(&key, &|| {
+                        built.fetch_add(1, Ordering::SeqCst);
+                        sample_meeting(&key, seed)
+                    })
                     .await
             })
         })
         .collect();
+    let waiting = Instant::now();
+    while built.load(Ordering::SeqCst) < callers as usize {
+        assert!(
+            waiting.elapsed() < options.busy_timeout,
+            "the callers never all queued their creates"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let marker = key("tenant", "user", "marker");
+    let expired = store
+        .create_or_get_until(&marker, &|| sample_meeting(&marker, 1_000), Instant::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(expired, meeting_core::StoreError::Unavailable { .. }),
+        "{expired}"
+    );
+    assert_eq!(
+        store.committed_transactions(),
+        1,
+        "nothing commits while the lock is held"
+    );
+    other.execute_batch("COMMIT").unwrap();
+
     let mut results = Vec::new();
     for task in tasks {
         results.push(task.await.unwrap());
@@ -256,11 +335,32 @@ async fn a_conflicting_create_fails_alone_in_its_group_commit() {
         matches!(conflicting, Err(meeting_core::StoreError::Conflict { .. })),
         "{conflicting:?}"
     );
-    assert!(others
-        .iter()
-        .all(|result| matches!(result, Ok(outcome) if outcome.is_created())));
-    assert!(
-        store.committed_transactions() < 1 + callers,
-        "the creates were grouped into fewer commits than creates"
+    for (n, result) in (1..).zip(others) {
+        assert!(
+            matches!(result, Ok(outcome) if outcome.is_created()),
+            "batched-{n}: {result:?}"
+        );
+    }
+    assert_eq!(
+        store.committed_transactions(),
+        2,
+        "the taken meeting's commit, then one for every create of the batch"
     );
+    for n in 1..callers {
+        let key = key("tenant", "user", &format!("batched-{n}"));
+        let stored = store.get_by_key(&key).await.unwrap().expect("stored");
+        assert_eq!(*stored, sample_meeting(&key, n));
+    }
+    let conflicting_key = key("tenant", "user", &format!("batched-{callers}"));
+    assert_eq!(store.get_by_key(&conflicting_key).await.unwrap(), None);
+    assert_eq!(store.get_by_key(&marker).await.unwrap(), None);
+    assert_eq!(
+        *store
+            .get_by_key(&taken)
+            .await
+            .unwrap()
+            .expect("still stored"),
+        sample_meeting(&taken, 0)
+    );
+    assert_eq!(store.count().await.unwrap(), callers);
 }
