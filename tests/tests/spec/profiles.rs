@@ -133,8 +133,23 @@ async fn v1_end_earlier_than_start_is_a_bad_request_but_equal_and_past_are_fine(
         Profile::V1,
         r#","startDateTime":"1999-01-01T10:00:00Z","endDateTime":"1999-01-01T11:00:00Z""#,
     )
-    .await;
-    assert!(past.is_ok());
+    .await
+    .unwrap();
+    assert_eq!(
+        past,
+        (
+            "1999-01-01T10:00:00.0000000+00:00".into(),
+            "1999-01-01T11:00:00.0000000+00:00".into()
+        )
+    );
+    // A past start alone still gets its hour.
+    let past_start = times(Profile::V1, r#","startDateTime":"0001-01-01T00:00:00Z""#)
+        .await
+        .unwrap();
+    assert_eq!(
+        past_start,
+        (MIN.into(), "0001-01-01T01:00:00.0000000+00:00".into())
+    );
 }
 
 #[tokio::test]
@@ -143,12 +158,39 @@ async fn v1_default_end_past_year_9999_is_a_bad_request() {
         times(Profile::V1, r#","startDateTime":"9999-12-31T23:30:00Z""#).await,
         "startDateTime",
     );
-    assert!(times(
+    // The latest start whose default end is still in year 9999.
+    let last = times(
         Profile::V1,
-        r#","startDateTime":"9999-12-31T22:59:59.9999999Z""#
+        r#","startDateTime":"9999-12-31T22:59:59.9999999Z""#,
     )
     .await
-    .is_ok());
+    .unwrap();
+    assert_eq!(
+        last,
+        (
+            "9999-12-31T22:59:59.9999999+00:00".into(),
+            "9999-12-31T23:59:59.9999999+00:00".into()
+        )
+    );
+    // One tick later, its end would be past year 9999.
+    bad_request_naming(
+        times(Profile::V1, r#","startDateTime":"9999-12-31T23:00:00Z""#).await,
+        "startDateTime",
+    );
+    // Given explicitly, the last instant of year 9999 is kept as sent.
+    let explicit = times(
+        Profile::V1,
+        r#","startDateTime":"9999-12-31T23:59:59.9999999Z","endDateTime":"9999-12-31T23:59:59.9999999Z""#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        explicit,
+        (
+            "9999-12-31T23:59:59.9999999+00:00".into(),
+            "9999-12-31T23:59:59.9999999+00:00".into()
+        )
+    );
 }
 
 #[tokio::test]
