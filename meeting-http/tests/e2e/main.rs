@@ -78,7 +78,10 @@ impl Server {
             let _ = tx.send(());
         }
         if let Some(handle) = self.handle.take() {
-            tokio::time::timeout(Duration::from_secs(10), handle)
+            // A graceful stop waits at most a request head's and a request's timeout.
+            let bound =
+                meeting_http::DEFAULT_HEADER_READ_TIMEOUT + meeting_http::DEFAULT_REQUEST_TIMEOUT;
+            tokio::time::timeout(bound, handle)
                 .await
                 .expect("the server stops")
                 .unwrap()

@@ -82,7 +82,10 @@ async fn seed_request_on_beta_returns_200_and_the_seed_shape_with_odata_context_
 async fn v1_answers_201_when_created_then_200_when_existing() {
     let server = Server::start(memory_service()).await;
     let body = r#"{"externalId":"v1-key","subject":"Sync"}"#;
+    // Whole seconds down: the clock's value may be truncated to 100 ns.
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let first = server.create_or_get("v1.0", &token(), body).await;
+    let after = chrono::Utc::now();
     assert_eq!(first.status, 201, "{}", first.text);
     assert!(first.text.starts_with(r#"{"@odata.context":""#));
     assert!(first.json()["@odata.context"]
@@ -94,10 +97,20 @@ async fn v1_answers_201_when_created_then_200_when_existing() {
     assert_eq!(first.json()["id"], again.json()["id"]);
     // v1.0 defaults: start = now, end = start + 1 h.
     let meeting = first.json();
-    assert_ne!(
-        meeting["startDateTime"],
-        "0001-01-01T00:00:00.0000000+00:00"
+    let time = |member: &str| {
+        let text = meeting[member]
+            .as_str()
+            .unwrap_or_else(|| panic!("{member}"));
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("{member} {text}: {e}"))
+            .with_timezone(&chrono::Utc)
+    };
+    let (start, end) = (time("startDateTime"), time("endDateTime"));
+    assert!(
+        before <= start && start <= after,
+        "start {start} is the time of the call, between {before} and {after}"
     );
+    assert_eq!(end - start, chrono::Duration::hours(1), "{start} to {end}");
 }
 
 #[tokio::test]
@@ -320,4 +333,55 @@ async fn a_malformed_meeting_id_in_the_path_gets_graphs_error_shape() {
             "NotFound"
         },
     );
+}
+
+#[tokio::test]
+async fn client_request_id_defaults_to_the_request_id_and_an_over_long_one_is_replaced() {
+    let server = Server::start(memory_service()).await;
+    let send = |client_request_id: Option<String>, token: String| {
+        let mut request = server
+            .client
+            .post(server.url("/beta/me/onlineMeetings/createOrGet"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(r#"{"externalId":"client-request-id"}"#);
+        if let Some(id) = client_request_id {
+            request = request.header("client-request-id", id);
+        }
+        async move { Reply::read(request.send().await.unwrap()).await }
+    };
+    let at_limit = "c".repeat(128);
+    let past_limit = "c".repeat(129);
+    // (sent, echoed): `None` echoed is the answer's own request id.
+    let cases = [
+        (None, None),
+        (Some("my-correlation-42"), Some("my-correlation-42")),
+        (Some(at_limit.as_str()), Some(at_limit.as_str())),
+        (Some(past_limit.as_str()), None),
+    ];
+    for (sent, echoed) in cases {
+        // On a success and on an error (a token that is not one) alike.
+        for token in [token(), "not-a-token".to_owned()] {
+            let reply = send(sent.map(str::to_owned), token.clone()).await;
+            let request_id = reply.header("request-id").expect("a request id").to_owned();
+            uuid::Uuid::parse_str(&request_id).unwrap();
+            let expected = echoed.unwrap_or(&request_id);
+            assert_eq!(
+                reply.header("client-request-id"),
+                Some(expected),
+                "sent {sent:?}, status {}",
+                reply.status
+            );
+            if reply.status == 401 {
+                // The error body names the same ids as the headers.
+                reply.assert_error(401, "InvalidAuthenticationToken");
+                assert_eq!(
+                    reply.json()["error"]["innerError"]["client-request-id"],
+                    expected
+                );
+            } else {
+                assert_eq!(reply.status, 200, "{}", reply.text);
+            }
+        }
+    }
 }

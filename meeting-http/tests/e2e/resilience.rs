@@ -46,11 +46,13 @@ async fn requests_past_the_concurrency_limit_are_shed_with_503_and_retry_after()
             })
         })
         .collect();
-    // Both hold their permits once they have reached the store.
+    // Both hold their permits once they have reached the store. A request
+    // that has not reached it within the server's request timeout never will
+    // (it has been answered 503 by then).
     let waiting = tokio::time::Instant::now();
     while store.calls() < 2 {
         assert!(
-            waiting.elapsed() < Duration::from_secs(30),
+            waiting.elapsed() < meeting_http::DEFAULT_REQUEST_TIMEOUT,
             "requests reach the store"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -105,10 +107,14 @@ async fn connections_past_the_limit_wait_until_one_closes() {
 
     // ...until the first closes.
     drop(first);
-    tokio::time::timeout(Duration::from_secs(30), second.read_exact(&mut answer))
-        .await
-        .expect("served once a slot is free")
-        .unwrap();
+    // Once accepted, its request is answered within the server's request timeout.
+    tokio::time::timeout(
+        meeting_http::DEFAULT_REQUEST_TIMEOUT,
+        second.read_exact(&mut answer),
+    )
+    .await
+    .expect("served once a slot is free")
+    .unwrap();
     assert_eq!(&answer, b"HTTP/1.1 200");
 }
 
@@ -125,28 +131,93 @@ async fn an_internal_store_failure_is_500_and_never_leaks_its_details() {
     assert!(message.contains("request-id"), "{message}");
 }
 
-#[tokio::test]
-async fn a_request_past_the_timeout_is_503() {
-    let (store, service) = switchable();
-    // The timeout is also all the time the fast request below gets: 1 s, so that
-    // a stall of a loaded machine is not taken for a slow store.
-    let server = Server::start_with(service, |config| {
-        config.with_request_timeout(Duration::from_secs(1))
-    })
-    .await;
-    store.set_delay(Duration::from_secs(10));
-    let reply = server
-        .create_or_get("beta", &token(), r#"{"externalId":"slow"}"#)
+/// A memory store whose createOrGet for the key [`STUCK`] never returns (it
+/// says when such a call has begun); every other call goes straight through.
+#[derive(Debug, Default)]
+struct StuckOnOneKey {
+    inner: MemoryStore,
+    entered: tokio::sync::Notify,
+}
+
+const STUCK: &str = "stuck";
+
+#[async_trait]
+impl MeetingStore for StuckOnOneKey {
+    async fn create_or_get(
+        &self,
+        key: &MeetingKey,
+        new_meeting: NewMeeting<'_>,
+    ) -> Result<Outcome, StoreError> {
+        if key.external_id.as_str() == STUCK {
+            self.entered.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.create_or_get(key, new_meeting).await
+    }
+
+    async fn get_by_key(&self, key: &MeetingKey) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        self.inner.get_by_key(key).await
+    }
+
+    async fn get(&self, id: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+        self.inner.get(id).await
+    }
+
+    async fn delete(&self, id: &MeetingId) -> Result<bool, StoreError> {
+        self.inner.delete(id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_timeout_is_503_while_a_fast_one_is_answered_meanwhile() {
+    let store = Arc::new(StuckOnOneKey::default());
+    let timeout = Duration::from_secs(3);
+    let server = Arc::new(
+        Server::start_with(MeetingService::new(store.clone()), |config| {
+            config.with_request_timeout(timeout)
+        })
+        .await,
+    );
+    let entered = store.entered.notified();
+    let slow_started = std::time::Instant::now();
+    let slow = {
+        let server = Arc::clone(&server);
+        tokio::spawn(async move {
+            let reply = server
+                .create_or_get("beta", &token(), &format!(r#"{{"externalId":"{STUCK}"}}"#))
+                .await;
+            (reply, slow_started.elapsed())
+        })
+    };
+    // The slow request is inside the store (a signal, not a guess) before the
+    // fast one is sent.
+    entered.await;
+
+    let fast_started = std::time::Instant::now();
+    let fast = server
+        .create_or_get("beta", &token(), r#"{"externalId":"fast"}"#)
         .await;
-    reply.assert_error(503, "ServiceUnavailable");
+    let fast_took = fast_started.elapsed();
+    assert_eq!(fast.status, 200, "{}", fast.text);
+    assert!(
+        !slow.is_finished(),
+        "the fast request was answered while the slow one was still held"
+    );
+    assert!(
+        fast_took < timeout,
+        "the fast request took {fast_took:?}, not within the {timeout:?} timeout"
+    );
+
+    let (reply, slow_took) = slow.await.unwrap();
+    let message = reply.assert_error(503, "ServiceUnavailable");
     assert!(reply.header("retry-after").is_some());
-    store.set_delay(Duration::ZERO);
-    assert_eq!(
-        server
-            .create_or_get("beta", &token(), r#"{"externalId":"fast"}"#)
-            .await
-            .status,
-        200
+    assert!(
+        message.contains(&format!("within {} s", timeout.as_secs_f64())),
+        "{message}"
+    );
+    assert!(
+        slow_took >= timeout,
+        "answered after {slow_took:?}, before the {timeout:?} timeout"
     );
 }
 
@@ -170,9 +241,14 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
         .await
         .unwrap();
     let mut answer = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut answer))
-        .await
-        .expect("the server closes the connection instead of waiting forever");
+    // A server that ignored the configured timeout would keep the connection
+    // for the default one: half of that tells the two apart.
+    let closed = tokio::time::timeout(
+        meeting_http::DEFAULT_HEADER_READ_TIMEOUT / 2,
+        slow.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes the connection instead of waiting forever");
     assert!(
         closed.is_ok() && answer.is_empty(),
         "closed without an answer: {closed:?} {:?}",
@@ -204,8 +280,9 @@ async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored()
             tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
-    // Once every request is inside the (slow) store, shut down.
-    tokio::time::timeout(Duration::from_secs(10), async {
+    // Once every request is inside the (slow) store, shut down. A request not
+    // there within the server's request timeout has been answered 503 instead.
+    tokio::time::timeout(meeting_http::DEFAULT_REQUEST_TIMEOUT, async {
         while store.calls() < 8 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -222,7 +299,8 @@ async fn requests_in_flight_at_shutdown_complete_and_their_meetings_are_stored()
             201
         );
     }
-    tokio::time::timeout(Duration::from_secs(10), stopped)
+    // In-flight requests end within the request timeout, and so does the server.
+    tokio::time::timeout(meeting_http::DEFAULT_REQUEST_TIMEOUT, stopped)
         .await
         .expect("the server stops once they are done")
         .unwrap()

@@ -519,3 +519,293 @@ async fn a_jwks_url_that_cannot_be_fetched_is_an_error_at_start() {
         .unwrap_err();
     assert!(error.to_string().contains("http"), "{error}");
 }
+
+// --- Who the organizer is: upn, else preferred_username ----------------------
+
+#[tokio::test]
+async fn the_organizers_upn_is_the_tokens_upn_else_its_preferred_username_else_the_requests() {
+    let server = Server::start(memory_service()).await;
+    let body = |n: usize| {
+        format!(
+            r#"{{"externalId":"upn-{n}","participants":{{"organizer":{{"identity":{{"user":{{"id":"{USER}"}}}},"upn":"from-request@contoso.com"}}}}}}"#
+        )
+    };
+    // (upn claim, preferred_username claim, the organizer's upn in the answer)
+    let cases = [
+        (
+            Some("upn@contoso.com"),
+            Some("preferred@contoso.com"),
+            "upn@contoso.com",
+        ),
+        (None, Some("preferred@contoso.com"), "preferred@contoso.com"),
+        (None, None, "from-request@contoso.com"),
+    ];
+    for (n, (upn, preferred, expected)) in cases.into_iter().enumerate() {
+        let mut claims = claims();
+        let members = claims.as_object_mut().unwrap();
+        members.remove("upn");
+        if let Some(upn) = upn {
+            members.insert("upn".into(), json!(upn));
+        }
+        if let Some(preferred) = preferred {
+            members.insert("preferred_username".into(), json!(preferred));
+        }
+        let reply = server
+            .create_or_get("beta", &hs256(&claims), &body(n))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(
+            reply.json()["participants"]["organizer"]["upn"],
+            expected,
+            "upn {upn:?}, preferred_username {preferred:?}"
+        );
+    }
+    // The fallback names the caller on a /users/{userId} path too.
+    let mut claims = claims();
+    claims.as_object_mut().unwrap().remove("upn");
+    claims["preferred_username"] = json!("Preferred@Contoso.com");
+    let reply = server
+        .post(
+            "/v1.0/users/preferred@contoso.com/onlineMeetings/createOrGet",
+            &hs256(&claims),
+            r#"{"externalId":"upn-by-path"}"#,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(
+        reply.json()["participants"]["organizer"]["upn"],
+        "Preferred@Contoso.com"
+    );
+}
+
+// --- App-only and personal-account tokens on every route ---------------------
+
+/// The application the policy below grants (for [`USER`] only) and one it does not.
+const GRANTED_APP: &str = "5a8e0d4c-1b2a-4c3d-9e8f-0a1b2c3d4e5f";
+const UNGRANTED_APP: &str = "6b9f1e5d-2c3b-4d4e-8f90-1b2c3d4e5f60";
+
+/// Every Graph route of `routes.rs` under `/{version}/me` or
+/// `/{version}/users/{USER}`, with what an allowed caller would send and get:
+/// (method, path after the base, body, success status). `id` and `join_url`
+/// name an existing meeting of [`USER`].
+fn every_route(
+    version: &str,
+    id: &str,
+    join_url: &str,
+) -> Vec<(reqwest::Method, String, Option<&'static str>, u16)> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use reqwest::Method;
+    let id = meeting_tests::path_segment(id);
+    let filter =
+        utf8_percent_encode(&format!("JoinWebUrl eq '{join_url}'"), NON_ALPHANUMERIC).to_string();
+    let created = if version == "v1.0" { 201 } else { 200 };
+    vec![
+        (
+            Method::POST,
+            "/onlineMeetings/createOrGet".into(),
+            Some(r#"{"externalId":"refused"}"#),
+            created,
+        ),
+        (
+            Method::POST,
+            "/onlineMeetings".into(),
+            Some(r#"{"subject":"refused"}"#),
+            201,
+        ),
+        (
+            Method::GET,
+            format!("/onlineMeetings?$filter={filter}"),
+            None,
+            200,
+        ),
+        (Method::GET, format!("/onlineMeetings/{id}"), None, 200),
+        (
+            Method::PATCH,
+            format!("/onlineMeetings/{id}"),
+            Some(r#"{"subject":"refused"}"#),
+            200,
+        ),
+        (Method::DELETE, format!("/onlineMeetings/{id}"), None, 204),
+    ]
+}
+
+async fn send(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> Reply {
+    let mut request = server
+        .client
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    Reply::read(request.send().await.expect("the server answers")).await
+}
+
+/// App-only claims of `app` in both forms the front recognises: `idtyp: app`
+/// (even beside a `scp`), and `roles` without `scp`.
+fn app_only_claims(app: &str) -> [(&'static str, Value); 2] {
+    let mut base = claims();
+    let members = base.as_object_mut().unwrap();
+    for member in ["name", "upn", "scp"] {
+        members.remove(member);
+    }
+    members.insert("oid".into(), json!(app));
+    members.insert("azp".into(), json!(app));
+    members.insert("roles".into(), json!(["OnlineMeetings.ReadWrite.All"]));
+    let mut by_idtyp = base.clone();
+    by_idtyp["idtyp"] = json!("app");
+    by_idtyp["scp"] = json!("OnlineMeetings.ReadWrite");
+    [("idtyp app", by_idtyp), ("roles without scp", base)]
+}
+
+#[tokio::test]
+async fn app_only_and_personal_account_tokens_are_403_on_every_route_but_a_granted_app_on_v1_users()
+{
+    let store = Arc::new(MemoryStore::new());
+    let mut app_access = meeting_core::access::AppAccessPolicy::default();
+    app_access
+        .grant_spec(&format!("{GRANTED_APP}={USER}"))
+        .unwrap();
+    let service = MeetingService::new(store.clone()).with_settings(meeting_core::Settings {
+        app_access,
+        ..meeting_core::Settings::default()
+    });
+    let server = Server::start(service).await;
+    // The meeting every refused call names: it must come through untouched.
+    let target = server
+        .create_or_get(
+            "v1.0",
+            &token(),
+            r#"{"externalId":"target","subject":"kept"}"#,
+        )
+        .await;
+    assert_eq!(target.status, 201, "{}", target.text);
+    let target = target.json();
+    let id = target["id"].as_str().unwrap().to_owned();
+    let join_url = target["joinWebUrl"].as_str().unwrap().to_owned();
+
+    let mut personal = claims();
+    personal["tid"] = json!(meeting_core::PERSONAL_ACCOUNT_TENANT);
+    personal["iss"] = json!(issuer_v2(meeting_core::PERSONAL_ACCOUNT_TENANT));
+    let mut callers = vec![("personal account".to_owned(), hs256(&personal), false)];
+    for (app, granted) in [(UNGRANTED_APP, false), (GRANTED_APP, true)] {
+        for (form, claims) in app_only_claims(app) {
+            callers.push((format!("app {app} ({form})"), hs256(&claims), granted));
+        }
+    }
+
+    let mut refused = 0;
+    for (caller, token, granted) in &callers {
+        for version in ["beta", "v1.0"] {
+            for base in ["/me".to_owned(), format!("/users/{USER}")] {
+                for (method, path, body, _) in every_route(version, &id, &join_url) {
+                    let path = format!("/{version}{base}{path}");
+                    let case = format!("{caller}: {method} {path}");
+                    let is_personal = caller.starts_with("personal");
+                    let says = match (is_personal, version, base.as_str()) {
+                        (true, _, _) => "personal Microsoft accounts are not supported",
+                        (false, "beta", _) => "application permissions are not supported",
+                        (false, _, "/me") => "call /users/{userId}/onlineMeetings, not /me",
+                        // Under the v1.0 users routes, the access policy decides.
+                        (false, _, _) if *granted => continue,
+                        (false, _, _) => meeting_core::access::NO_POLICY_MESSAGE,
+                    };
+                    let reply = send(&server, method, &path, token, body).await;
+                    assert_eq!(reply.status, 403, "{case}: {}", reply.text);
+                    let message = reply.assert_error(403, "Forbidden");
+                    assert!(message.contains(says), "{case}: {message}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    // personal: 2 versions x 2 bases x 6 routes; each of the 4 app tokens: all
+    // but the 6 v1.0 users routes of the granted ones.
+    assert_eq!(refused, 24 + 2 * 24 + 2 * 18);
+
+    // Nothing a refused call asked for happened.
+    assert_eq!(store.len(), 1, "no meeting created by a refused call");
+    let kept = server
+        .get(
+            &format!(
+                "/v1.0/me/onlineMeetings/{}",
+                meeting_tests::path_segment(&id)
+            ),
+            &token(),
+        )
+        .await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(kept.json()["subject"], "kept");
+
+    // The rule for the granted application: on the v1.0 users routes it acts
+    // for the user, every route answered as for the user themself.
+    for (n, (form, claims)) in app_only_claims(GRANTED_APP).into_iter().enumerate() {
+        let mine = server
+            .create_or_get(
+                "v1.0",
+                &token(),
+                &format!(r#"{{"externalId":"granted {form}"}}"#),
+            )
+            .await
+            .json();
+        let id = mine["id"].as_str().unwrap();
+        let join_url = mine["joinWebUrl"].as_str().unwrap();
+        for (method, path, body, success) in every_route("v1.0", id, join_url) {
+            // The first form created the key "refused"; the second finds it.
+            let success = match path.ends_with("createOrGet") && n > 0 {
+                true => 200,
+                false => success,
+            };
+            let path = format!("/v1.0/users/{USER}{path}");
+            let reply = send(&server, method.clone(), &path, &hs256(&claims), body).await;
+            assert_eq!(
+                reply.status, success,
+                "granted app ({form}): {method} {path}: {}",
+                reply.text
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_route_table_above_lists_every_method_the_front_serves_on_those_paths() {
+    // Every other method on the same paths is 405: the table misses none.
+    let server = Server::start(memory_service()).await;
+    let id = format!("{USER}_19:meeting_x@thread.v2");
+    let mut checked = 0;
+    for version in ["beta", "v1.0"] {
+        for base in ["/me".to_owned(), format!("/users/{USER}")] {
+            let routes = every_route(version, &id, "https://teams.microsoft.com/l/x");
+            for (_, path, _, _) in &routes {
+                let served: Vec<reqwest::Method> = routes
+                    .iter()
+                    .filter(|(_, other, _, _)| other.split('?').next() == path.split('?').next())
+                    .map(|(method, _, _, _)| method.clone())
+                    .collect();
+                for method in [
+                    reqwest::Method::GET,
+                    reqwest::Method::POST,
+                    reqwest::Method::PUT,
+                    reqwest::Method::PATCH,
+                    reqwest::Method::DELETE,
+                ] {
+                    if served.contains(&method) {
+                        continue;
+                    }
+                    let path = format!("/{version}{base}{path}");
+                    let reply = send(&server, method.clone(), &path, &token(), None).await;
+                    assert_eq!(reply.status, 405, "{method} {path}: {}", reply.text);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
+}
