@@ -209,3 +209,161 @@ async fn v1_time_rules_apply_even_when_the_key_already_has_a_meeting() {
     .unwrap_err();
     assert!(matches!(error, Error::InvalidRequest(_)));
 }
+
+/// The meeting as `profile` shows it, member order kept.
+fn shown(meeting: &meeting_core::OnlineMeeting, profile: Profile) -> Value {
+    let view = meeting_core::render::view(meeting, profile);
+    serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap()
+}
+
+fn configured_service() -> MeetingService {
+    service_with(Settings {
+        dial_in: Some(meeting_core::DialIn {
+            toll_number: "+1 555-0100".into(),
+            base_url: "https://dialin.example.com".into(),
+        }),
+        video_interop: true,
+        ..Settings::default()
+    })
+}
+
+const FULL: &str = r#"{"externalId":"both","subject":"Both profiles",
+    "startDateTime":"2030-05-01T10:00:00.1234567Z","endDateTime":"2030-05-01T11:00:00Z",
+    "participants":{"attendees":[{"identity":{"user":{"id":"a1","displayName":"Ann"}},"upn":"ann@contoso.com","role":"presenter"}]}}"#;
+
+#[tokio::test]
+async fn a_meeting_created_through_beta_is_the_same_meeting_through_v1_in_the_v1_shape() {
+    let service = configured_service();
+    let created = call(&service, &caller(), Profile::Beta, FULL)
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    let created = created.into_meeting();
+    // Asked again through v1.0, with other values: the one stored meeting.
+    let again = call(
+        &service,
+        &caller(),
+        Profile::V1,
+        r#"{"externalId":"both","subject":"Other"}"#,
+    )
+    .await
+    .unwrap();
+    assert!(!again.is_created());
+    assert_eq!(*again.meeting(), *created);
+
+    let v1 = shown(again.meeting(), Profile::V1);
+    meeting_tests::graph_types::assert_shape("v1.0", "onlineMeeting", &v1, "");
+    // The beta-created id, kept: one meeting, one id, whichever profile reads it.
+    assert_eq!(v1["id"], created.id.as_str());
+    assert_eq!(
+        created.id.as_str(),
+        format!(
+            "{USER}_{}",
+            created
+                .chat_info
+                .as_ref()
+                .unwrap()
+                .thread_id
+                .as_deref()
+                .unwrap()
+        )
+    );
+    assert_eq!(v1["externalId"], "both");
+    assert_eq!(v1["subject"], "Both profiles");
+    // v1.0 writes date-times with Z.
+    assert_eq!(v1["startDateTime"], "2030-05-01T10:00:00.1234567Z");
+    assert_eq!(v1["endDateTime"], "2030-05-01T11:00:00.0000000Z");
+    assert_eq!(v1["creationDateTime"], "2026-01-01T09:00:00.0000000Z");
+    assert_eq!(v1["joinWebUrl"], created.join_web_url.as_str());
+    assert_eq!(
+        v1["chatInfo"]["threadId"],
+        created
+            .chat_info
+            .as_ref()
+            .unwrap()
+            .thread_id
+            .as_deref()
+            .unwrap()
+    );
+    let audio = created.audio_conferencing.as_ref().unwrap();
+    assert_eq!(
+        v1["audioConferencing"]["conferenceId"],
+        audio.conference_id.as_deref().unwrap()
+    );
+    assert_eq!(v1["audioConferencing"]["tollNumber"], "+1 555-0100");
+    assert_eq!(
+        v1["videoTeleconferenceId"],
+        created.video_teleconference_id.as_deref().unwrap()
+    );
+    assert_eq!(
+        v1["joinMeetingIdSettings"]["joinMeetingId"],
+        created.join_meeting_id().unwrap()
+    );
+    let organizer = &v1["participants"]["organizer"];
+    assert_eq!(organizer["identity"]["user"]["id"], USER);
+    assert_eq!(organizer["role"], "presenter");
+    let attendee = &v1["participants"]["attendees"][0];
+    assert_eq!(attendee["upn"], "ann@contoso.com");
+    assert_eq!(attendee["role"], "presenter");
+    assert_eq!(attendee["identity"]["user"]["displayName"], "Ann");
+    // None of the seed's members that v1.0 no longer has.
+    for gone in [
+        "autoAdmittedUsers",
+        "capabilities",
+        "outerMeetingAutoAdmittedUsers",
+        "meetingInfo",
+    ] {
+        assert!(v1.get(gone).is_none(), "{gone} in the v1.0 shape");
+    }
+    assert!(v1["participants"].get("producers").is_none());
+
+    // And beta still shows it in the seed's shape, with the same id.
+    let beta = call(
+        &service,
+        &caller(),
+        Profile::Beta,
+        r#"{"externalId":"both"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(*beta.meeting(), *created);
+    let beta = shown(beta.meeting(), Profile::Beta);
+    assert_eq!(beta["id"], created.id.as_str());
+    assert_eq!(beta["startDateTime"], "2030-05-01T10:00:00.1234567+00:00");
+    assert!(beta.get("joinMeetingIdSettings").is_none());
+}
+
+#[tokio::test]
+async fn a_meeting_created_through_v1_keeps_its_id_and_data_through_beta() {
+    let service = configured_service();
+    let created = call(&service, &caller(), Profile::V1, FULL)
+        .await
+        .unwrap()
+        .into_meeting();
+    let again = call(
+        &service,
+        &caller(),
+        Profile::Beta,
+        r#"{"externalId":"both"}"#,
+    )
+    .await
+    .unwrap();
+    assert!(!again.is_created());
+    assert_eq!(*again.meeting(), *created);
+    let beta = shown(again.meeting(), Profile::Beta);
+    let expected: Value = serde_json::from_str(meeting_tests::seed::RESPONSE).unwrap();
+    let expected_members: Vec<&String> = expected
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| *key != "@odata.context")
+        .collect();
+    let members: Vec<&String> = beta.as_object().unwrap().keys().collect();
+    assert_eq!(
+        members, expected_members,
+        "the seed's members, in its order"
+    );
+    assert_eq!(beta["id"], created.id.as_str());
+    assert_eq!(beta["subject"], "Both profiles");
+    assert_eq!(beta["endDateTime"], "2030-05-01T11:00:00.0000000+00:00");
+}

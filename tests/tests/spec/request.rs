@@ -347,3 +347,69 @@ async fn request_is_validated_in_full_before_the_store_is_consulted() {
         Err(Error::InvalidRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn unknown_members_change_nothing_in_the_answer() {
+    let plain = json!({
+        "externalId": "k",
+        "subject": "S",
+        "startDateTime": "2030-05-01T10:00:00Z",
+        "endDateTime": "2030-05-01T11:00:00Z",
+        "participants": {
+            "organizer": { "upn": "org@contoso.com" },
+            "attendees": [
+                { "identity": { "user": { "id": "a1", "displayName": "Ann" } }, "upn": "ann@contoso.com", "role": "attendee" }
+            ]
+        },
+        "chatInfo": { "threadId": "19:mine@thread.v2" }
+    });
+    let mut noisy = plain.clone();
+    // Members of the response, and of today's Graph, that a request does not set.
+    for (name, value) in [
+        (
+            "@odata.context",
+            json!("https://graph.microsoft.com/beta/$metadata#x"),
+        ),
+        ("id", json!("forged-id")),
+        ("joinWebUrl", json!("https://example.com/forged")),
+        ("creationDateTime", json!("2001-01-01T00:00:00Z")),
+        ("isBroadcast", json!(true)),
+        ("autoAdmittedUsers", json!("organizer")),
+        ("capabilities", json!(["questionAndAnswer"])),
+        (
+            "audioConferencing",
+            json!({ "conferenceId": "1", "tollNumber": "2" }),
+        ),
+        ("videoTeleconferenceId", json!("0123456789")),
+        (
+            "joinMeetingIdSettings",
+            json!({ "joinMeetingId": "1", "isPasscodeRequired": true }),
+        ),
+        ("allowedPresenters", json!("organizer")),
+        ("lobbyBypassSettings", json!({ "scope": "invited" })),
+        ("whatever", json!([1, { "deep": [null, 1.5, "x"] }])),
+    ] {
+        noisy[name] = value;
+    }
+    // Unknown members of the closed types inside the request.
+    noisy["participants"]["unknown"] = json!({ "a": 1 });
+    noisy["participants"]["organizer"]["extra"] = json!("x");
+    noisy["participants"]["attendees"][0]["extra"] = json!(5);
+    noisy["chatInfo"]["unknown"] = json!(true);
+
+    for profile in [Profile::Beta, Profile::V1] {
+        // Two services alike (one clock, sequential ids): the answers must be too.
+        let answer = |body: Value| async move {
+            let meeting = call(&service(), &caller(), profile, &body.to_string())
+                .await
+                .unwrap_or_else(|error| panic!("{profile:?}: {error}"))
+                .into_meeting();
+            serde_json::to_string(&meeting_core::render::view(&meeting, profile)).unwrap()
+        };
+        assert_eq!(
+            answer(noisy.clone()).await,
+            answer(plain.clone()).await,
+            "{profile:?}"
+        );
+    }
+}

@@ -252,3 +252,159 @@ async fn two_meetings_get_different_generated_values() {
     assert_ne!(a.chat_info, b.chat_info);
     assert_ne!(a.join_web_url, b.join_web_url);
 }
+
+#[tokio::test]
+async fn identity_set_members_are_user_application_device_in_beta_and_as_declared_in_v1() {
+    // Sent in the reverse order, with an extra member first.
+    let meeting = create(
+        &service(),
+        r#"{"externalId":"k","participants":{"attendees":[
+            {"identity":{"zeta":1,"device":{"id":"d1"},"application":{"id":"a1"},"user":{"id":"u1"}}},
+            {"identity":{"device":{"id":"d2"},"application":{"id":"a2"}}},
+            {"identity":{"application":{"id":"a3"}}}]}}"#,
+    )
+    .await
+    .into_meeting();
+    let identity_members = |view: &Value, i: usize| -> Vec<String> {
+        view["participants"]["attendees"][i]["identity"]
+            .as_object()
+            .expect("an identitySet")
+            .keys()
+            .cloned()
+            .collect()
+    };
+    // beta: the seed's order, each only when present, extras after them.
+    let beta = to_value(&meeting);
+    assert_eq!(
+        identity_members(&beta, 0),
+        ["@odata.type", "user", "application", "device", "zeta"]
+    );
+    assert_eq!(
+        identity_members(&beta, 1),
+        ["@odata.type", "application", "device"]
+    );
+    assert_eq!(identity_members(&beta, 2), ["@odata.type", "application"]);
+    for (i, who) in [(0, "a1"), (1, "a2"), (2, "a3")] {
+        assert_eq!(
+            beta["participants"]["attendees"][i]["identity"]["application"]["id"],
+            who
+        );
+    }
+    assert_eq!(
+        beta["participants"]["attendees"][0]["identity"]["device"]["id"],
+        "d1"
+    );
+    // v1.0: every declared member, in the order of Graph's models, null when absent.
+    let v1: Value = serde_json::from_str(
+        &serde_json::to_string(&meeting_core::render::view(&meeting, Profile::V1)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        identity_members(&v1, 0),
+        ["@odata.type", "application", "device", "user", "zeta"]
+    );
+    assert_eq!(
+        identity_members(&v1, 1),
+        ["@odata.type", "application", "device", "user"]
+    );
+    assert_eq!(
+        v1["participants"]["attendees"][1]["identity"]["user"],
+        Value::Null
+    );
+    assert_eq!(
+        v1["participants"]["attendees"][2]["identity"]["device"],
+        Value::Null
+    );
+    assert_eq!(
+        v1["participants"]["attendees"][0]["identity"]["device"]["id"],
+        "d1"
+    );
+}
+
+#[tokio::test]
+async fn generated_numbers_differ_between_meetings() {
+    const MEETINGS: usize = 300;
+    // The real random source, as a server runs.
+    let service = MeetingService::new(Arc::new(MemoryStore::new())).with_settings(Settings {
+        dial_in: Some(DialIn {
+            toll_number: "1".into(),
+            base_url: "https://d".into(),
+        }),
+        video_interop: true,
+        meeting_policy: meeting_core::options::MeetingPolicy {
+            is_passcode_required: true,
+            ..Default::default()
+        },
+        ..Settings::default()
+    });
+    let mut seen: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for i in 0..MEETINGS {
+        let profile = if i % 2 == 0 {
+            Profile::Beta
+        } else {
+            Profile::V1
+        };
+        let body = format!(r#"{{"externalId":"generated-{i}"}}"#);
+        let meeting = call(&service, &caller(), profile, &body)
+            .await
+            .unwrap()
+            .into_meeting();
+        let audio = meeting.audio_conferencing.as_ref().unwrap();
+        let join = meeting.join_meeting_id_settings.as_ref().unwrap();
+        let dialin = audio.dialin_url.as_deref().unwrap();
+        for (what, value) in [
+            ("id", meeting.id.as_str()),
+            (
+                "threadId",
+                meeting
+                    .chat_info
+                    .as_ref()
+                    .unwrap()
+                    .thread_id
+                    .as_deref()
+                    .unwrap(),
+            ),
+            ("joinWebUrl", &meeting.join_web_url),
+            ("joinMeetingId", join.join_meeting_id.as_deref().unwrap()),
+            ("passcode", join.passcode.as_deref().unwrap()),
+            ("conferenceId", audio.conference_id.as_deref().unwrap()),
+            ("dialinUrl uuid", dialin.split(['/', '?']).nth(3).unwrap()),
+            (
+                "videoTeleconferenceId",
+                meeting.video_teleconference_id.as_deref().unwrap(),
+            ),
+        ] {
+            seen.entry(what).or_default().push(value.to_owned());
+        }
+    }
+    for (what, values) in &seen {
+        let distinct: std::collections::HashSet<&String> = values.iter().collect();
+        // Ids, threads and the join id must never repeat (the store keeps the
+        // join id unique); 300 draws of 9 random digits repeat one once in
+        // 22,000 runs and six-character passcodes far less: one repeat is chance,
+        // two are a broken generator.
+        let allowed = match *what {
+            "conferenceId" | "passcode" | "videoTeleconferenceId" => 1,
+            _ => 0,
+        };
+        assert!(
+            distinct.len() + allowed >= MEETINGS,
+            "{what}: only {} distinct values in {MEETINGS}",
+            distinct.len()
+        );
+    }
+    // The digits are random in every place, not only in some.
+    for what in [
+        "joinMeetingId",
+        "conferenceId",
+        "videoTeleconferenceId",
+        "passcode",
+    ] {
+        let values = &seen[what];
+        for place in 0..values[0].len() {
+            let at: std::collections::HashSet<u8> =
+                values.iter().map(|v| v.as_bytes()[place]).collect();
+            assert!(at.len() >= 8, "{what}: place {place} takes only {at:?}");
+        }
+    }
+}
