@@ -85,3 +85,52 @@ impl Default for SqliteOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{schema, SqliteStore};
+
+    /// `PRAGMA synchronous` as a connection reports it: 2 is FULL, 1 NORMAL.
+    fn synchronous_of(connection: &rusqlite::Connection) -> i64 {
+        connection
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap()
+    }
+
+    /// The setting is per connection, not stored in the file, so it is read
+    /// back from connections of the store: a reader of a live store, and a
+    /// connection opened as `open_blocking` opens the writer's
+    /// (`schema::connect(…, true)`; the writer's own is out of reach in its thread).
+    #[tokio::test]
+    async fn the_store_connections_run_at_the_chosen_synchronous_level() {
+        for (options, expected) in [
+            (SqliteOptions::default(), 2),
+            (
+                SqliteOptions {
+                    synchronous: Synchronous::Normal,
+                    ..SqliteOptions::default()
+                },
+                1,
+            ),
+        ] {
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("meetings.db");
+            let store = SqliteStore::open_with(&path, options.clone())
+                .await
+                .unwrap();
+            let reader = store
+                .readers
+                .run(|connection| Ok(synchronous_of(connection)))
+                .await
+                .unwrap();
+            assert_eq!(reader, expected, "a reader of {options:?}");
+            let writer = schema::connect(&path, &options, true).unwrap();
+            assert_eq!(
+                synchronous_of(&writer),
+                expected,
+                "a connection opened as the writer's, of {options:?}"
+            );
+        }
+    }
+}
