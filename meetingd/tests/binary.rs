@@ -126,14 +126,8 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
     // One log line per request, with its fields, and never the token. The daemon
     // logs it before it answers, but this process reads its stderr on a thread of
     // its own: wait for that thread rather than for a fixed time.
-    let waiting = std::time::Instant::now();
-    let log = loop {
-        let log = daemon.log();
-        if log.contains("status=201") || waiting.elapsed() > Duration::from_secs(10) {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    daemon.assert_logged(&["status=201"]);
+    let log = daemon.log();
     let line = log
         .lines()
         .find(|l| l.contains("status=201"))
@@ -159,15 +153,21 @@ async fn meetingd_token_mints_what_meetingd_serve_accepts_and_app_tokens_are_ref
     reply.assert_error(403, "Forbidden");
 }
 
+/// The `--request-timeout` of the tests that read raw responses: every
+/// answer they wait for comes within it.
+const REQUEST_TIMEOUT_SECS: u64 = 10;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(REQUEST_TIMEOUT_SECS);
+
 /// Reads one response (head, and as many body bytes as its content-length says),
-/// no more, so that the next read starts at the next response.
+/// no more, so that the next read starts at the next response. The daemon must
+/// run with a `--request-timeout` of at most [`REQUEST_TIMEOUT`].
 async fn read_one_response(stream: &mut tokio::net::TcpStream) -> String {
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte))
+        let n = tokio::time::timeout(REQUEST_TIMEOUT, stream.read(&mut byte))
             .await
-            .expect("a response within 10 s")
+            .expect("a response within the request timeout")
             .unwrap();
         assert_eq!(n, 1, "the connection closed mid-response: {head:?}");
         head.push(byte[0]);
@@ -191,7 +191,14 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("meetings.db");
     let store_flag = format!("sqlite:{}", db.display());
-    let mut daemon = Daemon::start(&["--store", &store_flag, "--jwt-hs256-secret", BIN_SECRET]);
+    let mut daemon = Daemon::start(&[
+        "--store",
+        &store_flag,
+        "--jwt-hs256-secret",
+        BIN_SECRET,
+        "--request-timeout",
+        &REQUEST_TIMEOUT_SECS.to_string(),
+    ]);
     let token = mint(&["--user", USER, "--tenant", TENANT]);
     let address = daemon.base.trim_start_matches("http://").to_owned();
 
@@ -225,23 +232,15 @@ async fn sigterm_lets_requests_in_flight_finish_and_their_meetings_are_stored() 
     }
     daemon.terminate();
     // The rest of the bodies once the daemon has begun to shut down.
-    let waiting = std::time::Instant::now();
-    while !daemon.log().contains("shutting down") {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(10),
-            "meetingd never began to shut down:\n{}",
-            daemon.log()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    daemon.assert_logged(&["shutting down"]);
     for (stream, rest) in streams.iter_mut().zip(&rests) {
         stream.write_all(rest.as_bytes()).await.unwrap();
     }
     for stream in &mut streams {
         let mut answer = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        tokio::time::timeout(REQUEST_TIMEOUT, stream.read_to_end(&mut answer))
             .await
-            .expect("an answer")
+            .expect("an answer within the request timeout")
             .unwrap();
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
@@ -312,50 +311,142 @@ fn timeouts_and_limits_out_of_range_are_refused_at_startup_not_at_shutdown() {
 
 #[tokio::test]
 async fn a_connection_that_never_completes_its_request_cannot_hold_shutdown_forever() {
+    let (request_timeout, header_read_timeout) = (1, 2);
     let mut daemon = Daemon::start(&[
         "--store",
         "memory",
         "--jwt-hs256-secret",
         BIN_SECRET,
         "--request-timeout",
-        "1",
+        &request_timeout.to_string(),
         "--header-read-timeout",
-        "2",
+        &header_read_timeout.to_string(),
     ]);
+    let header_read_timeout = Duration::from_secs(header_read_timeout);
+    // meetingd's grace after SIGTERM: both timeouts and 5 s.
+    let grace = header_read_timeout + Duration::from_secs(request_timeout) + Duration::from_secs(5);
     let address = daemon.base.trim_start_matches("http://").to_owned();
+    // Before the connect: the server's clock for this connection starts later.
+    let connected = std::time::Instant::now();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     // Half a request head, never finished.
     stream
         .write_all(b"POST /beta/me/onlineMeetings/createOrGet HTTP/1.1\r\nhost: x\r\n")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server accepts connections in the order they arrived: once a later
+    // connection is answered, this one has been accepted (a signal, not a
+    // sleep that makes it likely).
+    let mut later = tokio::net::TcpStream::connect(&address).await.unwrap();
+    later
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let health = read_one_response(&mut later).await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    drop(later);
+
     let started = std::time::Instant::now();
     daemon.terminate();
+    // The half-read head is closed at its header-read timeout, not at once
+    // (an accepted connection counts as in progress), and without an answer.
+    let mut answer = Vec::new();
+    tokio::time::timeout(grace, stream.read_to_end(&mut answer))
+        .await
+        .expect("closed within the grace period")
+        .expect("closed, not reset: the server had read what was sent");
+    let closed_after = connected.elapsed();
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    assert!(
+        closed_after >= header_read_timeout - Duration::from_millis(100),
+        "closed after {closed_after:?}, before the header-read timeout"
+    );
     let (status, log) = tokio::task::spawn_blocking(move || {
         let status = daemon.wait();
         // The last line, once the stderr reader has caught up with the exit.
-        for _ in 0..200 {
-            if daemon.log().contains("stopped") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        daemon.assert_logged(&["stopped"]);
         (status, daemon.log())
     })
     .await
     .unwrap();
     assert!(status.success());
-    // The half-read head was closed at its header-read timeout (2 s), so the
-    // daemon stopped with nothing open, not at the end of its grace period
-    // (2 + 1 + 5 s), and certainly not never.
-    assert!(log.contains("stopped"), "{log}");
+    // So the daemon stopped with nothing open, not at the end of its grace
+    // period, and certainly not never.
     assert!(!log.contains("still open"), "{log}");
     assert!(
-        started.elapsed() < Duration::from_secs(9),
-        "{:?}",
+        started.elapsed() < grace,
+        "{:?}, grace {grace:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_refused_token_never_reaches_the_log_but_its_401_does() {
+    use meeting_tests::http::keys::{claims, now, rs256, JWKS};
+    let dir = tempfile::tempdir().unwrap();
+    let jwks_file = dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, JWKS).unwrap();
+    // The most verbose log there is, so that no layer's line escapes the check.
+    let daemon = Daemon::start(&[
+        "--store",
+        "memory",
+        "--jwt-jwks",
+        jwks_file.to_str().unwrap(),
+        "--log",
+        "trace",
+    ]);
+    let mut expired = claims();
+    expired["exp"] = serde_json::json!(now() - 3600);
+    expired["nbf"] = serde_json::json!(now() - 7200);
+    let expired = rs256(&expired, Some("test-key"));
+    // A valid token's header and claims with another token's signature.
+    let valid = rs256(&claims(), Some("test-key"));
+    let mut other = claims();
+    other["name"] = serde_json::json!("Somebody Else");
+    let other = rs256(&other, Some("test-key"));
+    let wrongly_signed = format!(
+        "{}.{}",
+        valid.rsplit_once('.').unwrap().0,
+        other.rsplit_once('.').unwrap().1
+    );
+    let refused = [("expired", expired), ("wrongly signed", wrongly_signed)];
+    let mut request_ids = Vec::new();
+    for (what, token) in &refused {
+        let reply = daemon
+            .create_or_get("beta", token, r#"{"externalId":"refused"}"#)
+            .await;
+        let message = reply.assert_error(401, "InvalidAuthenticationToken");
+        assert!(!message.contains(token.as_str()), "{what}: {message}");
+        request_ids.push(reply.header("request-id").unwrap().to_owned());
+    }
+    // Each refusal is logged, as a 401 line of its request.
+    let needles: Vec<String> = request_ids
+        .iter()
+        .map(|id| format!("request_id={id}"))
+        .collect();
+    daemon.assert_logged(&needles.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = daemon.log();
+    for needle in &needles {
+        let line = log.lines().find(|l| l.contains(needle.as_str())).unwrap();
+        assert!(
+            line.contains("status=401") && line.contains("InvalidAuthenticationToken"),
+            "{line}"
+        );
+    }
+    for (what, token) in &refused {
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let claims = signed.split_once('.').unwrap().1;
+        for (part, text) in [
+            ("whole", token.as_str()),
+            ("signature", signature),
+            ("claims", claims),
+        ] {
+            assert!(
+                !log.contains(text),
+                "the {what} token ({part}) is in the log:\n{log}"
+            );
+        }
+    }
 }
 
 /// Runs `meetingd serve` on a loopback port with `args` and `env`, expecting it
