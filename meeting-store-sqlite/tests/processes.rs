@@ -211,7 +211,9 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
     let (_directory, path) = database();
     let runtime = runtime();
     let mut acknowledged: Vec<(u64, u64, u64, String)> = Vec::new();
-    let mut killed_while_writing = 0;
+    // Cycles whose kill landed while a create had been sent and not acknowledged.
+    let mut killed_in_flight = 0;
+    let mut idle_kills = Vec::new();
     for cycle in 0..cycles {
         let synchronous = if cycle % 2 == 0 { "full" } else { "normal" };
         let first = acknowledged.len();
@@ -223,6 +225,7 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
             .spawn()
             .expect("a child process");
         let lines = lines(&mut process);
+        let mut in_flight = InFlight::default();
         let mut before_kill = 0;
         // One cycle in five is killed anywhere from start-up and open on; the others
         // once creating is under way, however slow the machine is to start the child.
@@ -231,7 +234,7 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
             let line = lines
                 .recv_timeout(Duration::from_secs(60))
                 .expect("the child acknowledges a first meeting");
-            before_kill += parse_ack(&line, &mut acknowledged) as usize;
+            before_kill += in_flight.observe(&line, &mut acknowledged) as usize;
         }
         let delay = Duration::from_millis(if startup {
             random.range(0, 40)
@@ -241,7 +244,7 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
         let started = Instant::now();
         while let Some(left) = delay.checked_sub(started.elapsed()) {
             if let Ok(line) = lines.recv_timeout(left) {
-                before_kill += parse_ack(&line, &mut acknowledged) as usize;
+                in_flight.observe(&line, &mut acknowledged);
             }
         }
         assert!(
@@ -250,11 +253,14 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
         );
         process.kill().expect("SIGKILL");
         process.wait().unwrap();
+        // Every line the child wrote before it died, so what it had sent and not acknowledged.
         for line in lines.iter() {
-            before_kill += parse_ack(&line, &mut acknowledged) as usize;
+            in_flight.observe(&line, &mut acknowledged);
         }
-        if before_kill > 0 {
-            killed_while_writing += 1;
+        if in_flight.any() {
+            killed_in_flight += 1;
+        } else {
+            idle_kills.push(cycle);
         }
         // This cycle's meetings now; every cycle's once more at the end.
         runtime.block_on(check_acknowledged(&path, cycle, &acknowledged[first..]));
@@ -266,30 +272,61 @@ fn every_acknowledged_meeting_survives_a_sigkill() {
     }
     runtime.block_on(check_acknowledged(&path, cycles, &acknowledged));
     eprintln!(
-        "crash test: {} acknowledged meetings, {killed_while_writing} kills while writing",
+        "crash test: {} acknowledged meetings, {killed_in_flight} of {cycles} kills while a create was in flight (none in cycles {idle_kills:?})",
         acknowledged.len()
     );
+    // Four cycles in five are killed once creating is under way, when the
+    // child's 8 writers keep creates in flight; nearly every one of those kills
+    // must have found one (the rest, killed from start-up on, may too).
     assert!(
-        killed_while_writing >= cycles * 4 / 5,
-        "too few kills landed while meetings were being created: {killed_while_writing} of {cycles} (seed {seed})"
+        killed_in_flight >= cycles * 3 / 4,
+        "too few kills landed while a create was in flight: {killed_in_flight} of {cycles}; none in flight in cycles {idle_kills:?} (seed {seed})"
     );
 }
 
-fn parse_ack(line: &str, acknowledged: &mut Vec<(u64, u64, u64, String)>) -> bool {
-    let Some(rest) = line.strip_prefix("ACK ") else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [cycle, writer, n, id] = parts[..] else {
-        panic!("a malformed acknowledgement: {line}");
-    };
-    acknowledged.push((
-        cycle.parse().unwrap(),
-        writer.parse().unwrap(),
-        n.parse().unwrap(),
-        id.to_owned(),
-    ));
-    true
+/// What a crash child reported in one cycle: for each writer, the create it
+/// has sent (`SENT`) and not yet seen acknowledged (`ACK`).
+#[derive(Default)]
+struct InFlight(HashMap<u64, u64>);
+
+impl InFlight {
+    /// Takes one line of the child's; an acknowledgement is added to
+    /// `acknowledged`, and `true` returned.
+    fn observe(&mut self, line: &str, acknowledged: &mut Vec<(u64, u64, u64, String)>) -> bool {
+        if let Some(rest) = line.strip_prefix("SENT ") {
+            let parts: Vec<&str> = rest.split(' ').collect();
+            let [_cycle, writer, n] = parts[..] else {
+                panic!("a malformed send: {line}");
+            };
+            let writer = writer.parse().unwrap();
+            let earlier = self.0.insert(writer, n.parse().unwrap());
+            assert_eq!(
+                earlier, None,
+                "writer {writer} sent a create before its last was acknowledged"
+            );
+            return false;
+        }
+        let Some(rest) = line.strip_prefix("ACK ") else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.split(' ').collect();
+        let [cycle, writer, n, id] = parts[..] else {
+            panic!("a malformed acknowledgement: {line}");
+        };
+        let (writer, n) = (writer.parse().unwrap(), n.parse().unwrap());
+        assert_eq!(
+            self.0.remove(&writer),
+            Some(n),
+            "writer {writer} acknowledged a create it had sent"
+        );
+        acknowledged.push((cycle.parse().unwrap(), writer, n, id.to_owned()));
+        true
+    }
+
+    /// Whether some create was sent and not acknowledged.
+    fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
 }
 
 async fn check_acknowledged(path: &Path, cycle: u64, acknowledged: &[(u64, u64, u64, String)]) {
@@ -336,6 +373,12 @@ fn crash_child() {
                 tokio::spawn(async move {
                     for n in 0.. {
                         let (key, seed) = crash_key(cycle, writer, n);
+                        // Before the create starts: from here until its ACK it is in flight.
+                        {
+                            let mut stdout = std::io::stdout().lock();
+                            writeln!(stdout, "SENT {cycle} {writer} {n}").unwrap();
+                            stdout.flush().unwrap();
+                        }
                         let outcome = store
                             .create_or_get(&key, &|| sample_meeting(&key, seed))
                             .await
