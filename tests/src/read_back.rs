@@ -24,7 +24,8 @@ const USER_DEPTH: usize = 6;
 
 /// Characters that stress every layer: ASCII, quotes and backslashes,
 /// two-byte, three-byte and astral (four-byte) code points, format characters
-/// (Cf, allowed in keys) and a non-character.
+/// (Cf, allowed in keys: zero-width space, byte-order mark, right-to-left
+/// override) and a non-character.
 fn text_char() -> impl Strategy<Value = char> {
     prop_oneof![
         4 => proptest::char::range('a', 'z'),
@@ -33,6 +34,7 @@ fn text_char() -> impl Strategy<Value = char> {
         1 => Just('é'),
         1 => Just('\u{200b}'),
         1 => Just('\u{feff}'),
+        1 => Just('\u{202e}'),
         1 => Just('中'),
         1 => Just('😀'),
         1 => Just('\u{10ffff}'),
@@ -40,9 +42,28 @@ fn text_char() -> impl Strategy<Value = char> {
     ]
 }
 
+/// [`text_char`]s and control characters (Cc: NUL, C0, DEL, C1), which every
+/// member but `externalId` may hold.
+fn free_text_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        10 => text_char(),
+        1 => Just('\u{0}'),
+        1 => Just('\n'),
+        1 => Just('\u{1b}'),
+        1 => Just('\u{7f}'),
+        1 => Just('\u{85}'),
+    ]
+}
+
 fn text(lengths: impl Strategy<Value = usize>) -> impl Strategy<Value = String> {
     lengths
         .prop_flat_map(|n| proptest::collection::vec(text_char(), n))
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn free_text(lengths: impl Strategy<Value = usize>) -> impl Strategy<Value = String> {
+    lengths
+        .prop_flat_map(|n| proptest::collection::vec(free_text_char(), n))
         .prop_map(|chars| chars.into_iter().collect())
 }
 
@@ -79,14 +100,14 @@ fn identity(id: String, name: String, extra_levels: usize) -> Value {
 }
 
 /// A valid createOrGet body at the bounds: `externalId` up to 256 characters,
-/// a subject up to 1,024, up to 1,000 attendees (user, application and device
+/// a subject up to 1,024 (control characters in it and in other strings), up to 1,000 attendees (user, application and device
 /// identities) and open-type extras nested to the 128-level limit.
 pub fn edge_request() -> impl Strategy<Value = String> {
     let attendees = prop_oneof![3 => 0usize..4, 1 => Just(ATTENDEES_MAX)];
     (
         text(up_to(EXTERNAL_ID_MAX_CHARS)),
-        proptest::option::of(text(up_to(SUBJECT_MAX_CHARS))),
-        text(1usize..40),
+        proptest::option::of(free_text(up_to(SUBJECT_MAX_CHARS))),
+        free_text(1usize..40),
         attendees,
         prop_oneof![
             Just(JSON_MAX_DEPTH - USER_DEPTH),
@@ -123,8 +144,8 @@ pub fn edge_request() -> impl Strategy<Value = String> {
 
 /// Creates `cases` meetings from [`edge_request`] bodies through a store from
 /// `open`, then reads each back through a new store from `open`, by id and by
-/// key, and asks for it again: every meeting must come back equal, as the
-/// existing one. `open` must reach the same data each time, with every cache
+/// key, and asks for it again, in its profile and in the other: every meeting
+/// must come back equal, as the existing one. `open` must reach the same data each time, with every cache
 /// of the store off, so that the second instance reads what the first wrote.
 pub async fn accepted_requests_read_back<F, Fut>(cases: u32, mut open: F)
 where
@@ -180,6 +201,21 @@ where
             .expect(&what);
         assert!(!again.is_created(), "{what} is found again, not created");
         assert_eq!(*again.meeting(), **meeting, "{what} asked for again");
+        // The same request through the other profile names the same meeting.
+        let other = match profile {
+            Profile::Beta => Profile::V1,
+            Profile::V1 => Profile::Beta,
+        };
+        let through_other = service
+            .create_or_get(&caller, Target::Me, other, request)
+            .await
+            .expect(&what);
+        assert!(!through_other.is_created(), "{what} through {other:?}");
+        assert_eq!(
+            *through_other.meeting(),
+            **meeting,
+            "{what} through {other:?}"
+        );
     }
 }
 
