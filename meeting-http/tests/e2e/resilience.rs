@@ -82,15 +82,22 @@ async fn requests_past_the_concurrency_limit_are_shed_with_503_and_retry_after()
 #[tokio::test]
 async fn connections_past_the_limit_wait_until_one_closes() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An idle connection is closed at the header-read timeout: the first one
+    // below frees its slot then, and not before.
+    let idle = Duration::from_secs(1);
     let server = Server::start_serving(
         memory_service(),
         |config| config,
-        ServeOptions::default().with_max_connections(1),
+        ServeOptions::default()
+            .with_max_connections(1)
+            .with_header_read_timeout(idle),
     )
     .await;
     let address = server.base.trim_start_matches("http://").to_owned();
     let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
 
+    // Before the first request: the server's idle clock for it starts later.
+    let started = std::time::Instant::now();
     // The one slot, held by a keep-alive connection that has been answered.
     let mut first = tokio::net::TcpStream::connect(&address).await.unwrap();
     first.write_all(request).await.unwrap();
@@ -98,24 +105,32 @@ async fn connections_past_the_limit_wait_until_one_closes() {
     first.read_exact(&mut answer).await.unwrap();
     assert_eq!(&answer, b"HTTP/1.1 200");
 
-    // A second client connects (the kernel's backlog takes it) but is not served...
+    // A second client connects (the kernel's backlog takes it) and is served
+    // only once the first has been closed: not before the first's idle timeout.
+    // Without the limit it would be answered at once.
     let mut second = tokio::net::TcpStream::connect(&address).await.unwrap();
     second.write_all(request).await.unwrap();
-    let early =
-        tokio::time::timeout(Duration::from_millis(500), second.read_exact(&mut answer)).await;
-    assert!(early.is_err(), "served while the only slot was taken");
-
-    // ...until the first closes.
-    drop(first);
     // Once accepted, its request is answered within the server's request timeout.
     tokio::time::timeout(
-        meeting_http::DEFAULT_REQUEST_TIMEOUT,
+        idle + meeting_http::DEFAULT_REQUEST_TIMEOUT,
         second.read_exact(&mut answer),
     )
     .await
     .expect("served once a slot is free")
     .unwrap();
     assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(
+        started.elapsed() >= idle,
+        "served after {:?}, while the only slot was taken",
+        started.elapsed()
+    );
+    // The first was indeed closed by the server.
+    let mut rest = Vec::new();
+    first.read_to_end(&mut rest).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&rest).contains("\r\n\r\n"),
+        "the rest of its answer, then the end"
+    );
 }
 
 #[tokio::test]
