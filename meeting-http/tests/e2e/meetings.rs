@@ -358,6 +358,7 @@ async fn client_request_id_defaults_to_the_request_id_and_an_over_long_one_is_re
         (Some("my-correlation-42"), Some("my-correlation-42")),
         (Some(at_limit.as_str()), Some(at_limit.as_str())),
         (Some(past_limit.as_str()), None),
+        (Some(""), None),
     ];
     for (sent, echoed) in cases {
         // On a success and on an error (a token that is not one) alike.
