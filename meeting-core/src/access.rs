@@ -153,6 +153,28 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_is_empty_until_an_application_has_a_grant() {
+        let mut policy = AppAccessPolicy::default();
+        assert!(policy.is_empty());
+        policy.grant("app", AppGrant::Users([id("u1")].into_iter().collect()));
+        assert!(!policy.is_empty());
+    }
+
+    #[test]
+    fn a_directory_answers_what_was_inserted_and_an_insert_replaces() {
+        let mut directory = Directory::default();
+        let entry = |name: &str| DirectoryEntry {
+            display_name: Some(name.to_owned()),
+            upn: Some(format!("{name}@contoso.com")),
+        };
+        directory.insert(id("u1"), entry("first"));
+        assert_eq!(directory.get(&id("u1")), Some(&entry("first")));
+        assert_eq!(directory.get(&id("u2")), None);
+        directory.insert(id("u1"), entry("second"));
+        assert_eq!(directory.get(&id("u1")), Some(&entry("second")));
+    }
+
+    #[test]
     fn a_grant_names_users_or_everyone_and_application_ids_ignore_case() {
         let mut policy = AppAccessPolicy::default();
         policy.grant_spec("App-A=u1,U2").unwrap();

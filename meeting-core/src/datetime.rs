@@ -191,6 +191,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn out_of_range_instants_saturate_to_the_nearer_end() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        // Year 0 and before clamp to the first tick, year 10000 and after to the last.
+        assert_eq!(
+            DateTimeOffset::saturating_from_utc(utc("0000-12-31T23:59:59Z")),
+            DateTimeOffset::MIN
+        );
+        assert_eq!(
+            DateTimeOffset::saturating_from_utc(utc("-0005-06-01T00:00:00Z")),
+            DateTimeOffset::MIN
+        );
+        assert_eq!(
+            DateTimeOffset::saturating_from_utc(utc("+10000-01-01T00:00:00Z")),
+            DateTimeOffset::MAX
+        );
+        // In range: the instant itself, at either end.
+        let first = utc("0001-01-01T00:00:00Z");
+        assert_eq!(DateTimeOffset::saturating_from_utc(first).as_utc(), first);
+        let last = utc("9999-12-31T23:59:59.9999999Z");
+        assert_eq!(DateTimeOffset::saturating_from_utc(last).as_utc(), last);
+    }
+
+    #[test]
+    fn debug_is_the_graph_text() {
+        let t: DateTimeOffset = "2020-02-06T01:49:21.3524945Z".parse().unwrap();
+        assert_eq!(format!("{t:?}"), "2020-02-06T01:49:21.3524945+00:00");
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_string_is_refused_saying_what_was_expected() {
+        let error = serde_json::from_str::<DateTimeOffset>("5").unwrap_err();
+        assert!(
+            error.to_string().contains("expected a date-time string"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn writes_seven_digits_and_utc_offset() {
         let t: DateTimeOffset = "2020-02-06T01:49:21.3524945+00:00".parse().unwrap();
         assert_eq!(t.to_string(), "2020-02-06T01:49:21.3524945+00:00");

@@ -133,3 +133,39 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|cause| cause as _)
+        }
+    }
+
+    #[test]
+    fn the_chain_is_each_layer_once_outermost_first() {
+        let error = Layer(
+            "the store failed",
+            Some(Box::new(Layer(
+                "a SQLite call failed",
+                Some(Box::new(Layer("disk I/O error", None))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&error),
+            "the store failed: a SQLite call failed: disk I/O error"
+        );
+        assert_eq!(error_chain(&Layer("alone", None)), "alone");
+    }
+}

@@ -6,6 +6,7 @@
 
 mod counting;
 mod json;
+mod operations;
 mod profiles;
 mod properties;
 mod request;
