@@ -287,6 +287,12 @@ pub struct MeetingKey {
 mod tests {
 
     #[test]
+    fn an_external_id_becomes_its_text() {
+        let id = ExternalId::new("Key-ü 1".to_owned()).unwrap();
+        assert_eq!(String::from(id), "Key-ü 1");
+    }
+
+    #[test]
     fn a_placeholder_key_reads_back_but_no_client_key_is_one() {
         let placeholder = ExternalId::placeholder(uuid::Uuid::from_u128(7));
         assert!(placeholder.is_placeholder() && placeholder.client_key().is_none());

@@ -267,19 +267,7 @@ impl OnlineMeeting {
     /// profile writes the meeting differently; `If-Match` compares it as OData
     /// services do, by its opaque part.
     pub fn etag(&self) -> String {
-        struct Fnv1a(u64);
-        impl std::io::Write for Fnv1a {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                for &byte in bytes {
-                    self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-                }
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+        let mut hash = Fnv1a::new();
         // Writing to a hasher cannot fail, and the model has only string keys.
         let _ = serde_json::to_writer(&mut hash, self);
         format!("W/\"{:016x}\"", hash.0)
@@ -343,6 +331,28 @@ pub fn join_web_url_key(url: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(String::from_utf8(canonical).unwrap_or_else(|_| url.to_owned()))
 }
 
+/// 64-bit FNV-1a over whatever is written to it: the meeting's entity tag.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Identity {
     /// A user identity with an id and, when known, a display name.
     pub fn user(id: impl Into<String>, display_name: Option<String>) -> Self {
@@ -368,6 +378,37 @@ impl ChatInfo {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_etag_hash_is_fnv_1a_64() {
+        use std::io::Write;
+        // The published test vectors of FNV-1a, 64 bits.
+        for (text, expected) in [
+            ("", 0xcbf2_9ce4_8422_2325u64),
+            ("a", 0xaf63_dc4c_8601_ec8c),
+            ("foobar", 0x8594_4171_f739_67e8),
+        ] {
+            let mut hash = Fnv1a::new();
+            hash.write_all(text.as_bytes()).unwrap();
+            assert_eq!(hash.0, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_cache_weighs_a_meeting_as_twice_its_text_and_the_struct() {
+        let inline = std::mem::size_of::<OnlineMeeting>();
+        assert_eq!(OnlineMeeting::weight_with_json(0), inline);
+        assert_eq!(OnlineMeeting::weight_with_json(4096), 8192 + inline);
+    }
+
+    #[test]
+    fn only_the_scheme_and_host_change_case_even_when_the_host_is_short() {
+        assert_eq!(
+            join_web_url_key("HTTPS://T.co/Path?Q=%3A"),
+            "https://t.co/Path?Q=%3a"
+        );
+        assert_eq!(join_web_url_key("https://t.co/Path"), "https://t.co/Path");
+    }
 
     /// A meeting whose first attendee's user identity carries an extra nested
     /// `levels` deep; the identity object itself is 6 levels down.
