@@ -133,3 +133,28 @@ impl<'de, T: ODataType + ?Sized> Visitor<'de> for TagVisitor<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::ChatInfo;
+    use crate::ODataTag;
+
+    #[test]
+    fn a_tag_debugs_as_its_type_name() {
+        assert_eq!(
+            format!("{:?}", ODataTag::<ChatInfo>::new()),
+            "#microsoft.graph.chatInfo"
+        );
+    }
+
+    #[test]
+    fn a_tag_that_is_not_a_string_is_refused_naming_the_expected_one() {
+        let error = serde_json::from_str::<ODataTag<ChatInfo>>("5").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(r##"expected the string "#microsoft.graph.chatInfo""##),
+            "{error}"
+        );
+    }
+}

@@ -367,3 +367,38 @@ async fn a_meeting_created_through_v1_keeps_its_id_and_data_through_beta() {
     assert_eq!(beta["subject"], "Both profiles");
     assert_eq!(beta["endDateTime"], "2030-05-01T11:00:00.0000000+00:00");
 }
+
+/// v1.0's `meetingOptionsWebUrl`: the Teams options page of the meeting's
+/// organizer, tenant and chat thread (its `:` written `_`), on the join link's host.
+#[tokio::test]
+async fn the_v1_options_page_names_the_organizer_tenant_and_thread() {
+    let service = service();
+    let meeting = call(
+        &service,
+        &caller(),
+        Profile::V1,
+        r#"{"externalId": "options"}"#,
+    )
+    .await
+    .unwrap()
+    .into_meeting();
+    let view = serde_json::to_value(meeting_core::render::view(&meeting, Profile::V1)).unwrap();
+    let thread = meeting
+        .chat_info
+        .as_ref()
+        .unwrap()
+        .thread_id
+        .as_deref()
+        .unwrap();
+    assert!(thread.starts_with("19:meeting_"), "{thread}");
+    let base = meeting
+        .join_web_url
+        .split("/l/meetup-join/")
+        .next()
+        .unwrap();
+    let expected = format!(
+        "{base}/meetingOptions/?organizerId={USER}&tenantId={TENANT}&threadId={}&messageId=0&language=en-US",
+        thread.replace(':', "_").replace('@', "%40").replace('=', "%3D"),
+    );
+    assert_eq!(view["meetingOptionsWebUrl"], expected.as_str());
+}

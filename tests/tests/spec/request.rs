@@ -413,3 +413,19 @@ async fn unknown_members_change_nothing_in_the_answer() {
         );
     }
 }
+
+/// A participant list that is not a list is a 400 that says what a list must be.
+#[test]
+fn a_participant_list_that_is_not_a_list_says_what_is_expected() {
+    for member in ["attendees", "producers", "contributors"] {
+        let error = invalid(&format!(
+            r#"{{"externalId":"k","participants":{{"{member}":5}}}}"#
+        ));
+        assert!(
+            error
+                .to_string()
+                .contains("expected a list of at most 1000 participants"),
+            "{member}: {error}"
+        );
+    }
+}
