@@ -429,3 +429,19 @@ fn a_participant_list_that_is_not_a_list_says_what_is_expected() {
         );
     }
 }
+
+/// The pre-pass's refusals say where, as serde_json's do: line and column,
+/// both counted from 1.
+#[test]
+fn a_refusal_before_parsing_names_its_line_and_column() {
+    let error = invalid("{\n  \"externalId\": \"k\",\n  \"x\": 1e999}");
+    assert_eq!(
+        error.to_string(),
+        "malformed JSON: a number too large for a 64-bit float at line 3 column 8"
+    );
+    let error = invalid("  [1]");
+    assert_eq!(
+        error.to_string(),
+        "malformed JSON: the body must be a JSON object at line 1 column 3"
+    );
+}
