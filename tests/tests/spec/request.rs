@@ -445,3 +445,33 @@ fn a_refusal_before_parsing_names_its_line_and_column() {
         "malformed JSON: the body must be a JSON object at line 1 column 3"
     );
 }
+
+/// The pre-pass finds lone surrogates itself and says so, where; it reads an
+/// escaped backslash as one, so `\\ud800` (a backslash, then text) is no escape.
+#[test]
+fn lone_surrogates_are_found_by_the_pre_pass_and_escaped_backslashes_are_not_escapes() {
+    for (body, column) in [
+        (r#"{"externalId":"\udc00"}"#, 16),
+        (r#"{"externalId":"k","subject":"\"\ud800"}"#, 32),
+    ] {
+        assert_eq!(
+            invalid(body).to_string(),
+            format!("malformed JSON: a lone surrogate in a string at line 1 column {column}"),
+            "{body}"
+        );
+    }
+    let text = request(r#"{"externalId":"k","subject":"\\ud800"}"#);
+    assert_eq!(text.subject.as_deref(), Some(r"\ud800"));
+}
+
+/// A member given twice is malformed JSON for the body as a whole, not a
+/// problem of a member named ".".
+#[test]
+fn a_duplicate_member_is_malformed_json_naming_no_member() {
+    let error = invalid(r#"{"externalId":"k","externalId":"j"}"#);
+    assert_eq!(
+        error.to_string(),
+        "malformed JSON: duplicate field `externalId` at line 1 column 30"
+    );
+    assert_eq!(error.member_path(), None);
+}
