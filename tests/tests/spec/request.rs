@@ -453,6 +453,14 @@ fn lone_surrogates_are_found_by_the_pre_pass_and_escaped_backslashes_are_not_esc
     for (body, column) in [
         (r#"{"externalId":"\udc00"}"#, 16),
         (r#"{"externalId":"k","subject":"\"\ud800"}"#, 32),
+        // After a whole pair, another escape, a two-character escape, a
+        // plain character: the walk goes on past each to the lone half.
+        (r#"{"externalId":"k","subject":"\ud83d\ude00\ud800"}"#, 42),
+        (r#"{"externalId":"k","subject":"\u0041\ud800"}"#, 36),
+        (r#"{"externalId":"k","subject":"\n\ud800"}"#, 32),
+        (r#"{"externalId":"k","subject":"ab\ud800"}"#, 32),
+        // A high half followed by an escape that is not a low half.
+        (r#"{"externalId":"k","subject":"\ud83d\u0041"}"#, 30),
     ] {
         assert_eq!(
             invalid(body).to_string(),
