@@ -131,6 +131,19 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_at_the_very_end_is_one_token_and_ends_the_walk() {
+        // Far enough in that the rest of the text is shorter than the offset.
+        assert_eq!(
+            tokens(r#"{"member":true"#),
+            vec![
+                Token::Open { depth: 1 },
+                Token::String { content: (2, 8) },
+                Token::Literal,
+            ]
+        );
+    }
+
+    #[test]
     fn an_unterminated_string_ends_the_walk() {
         assert_eq!(tokens(r#"["abc\"#).len(), 2);
         assert_eq!(tokens(r#"["abc\""#).len(), 2);
