@@ -22,6 +22,11 @@ pub struct CountingStore {
     /// How long building a new meeting takes (while the store is inserting):
     /// widens the window in which racing callers could both see no meeting.
     build_delay: Option<Duration>,
+    /// How many `create_or_get` calls still build their meeting and then
+    /// answer a conflict (as a store whose ids collide does).
+    conflicts_left: AtomicUsize,
+    /// Whether `ping` fails.
+    ping_fails: bool,
 }
 
 impl CountingStore {
@@ -33,6 +38,23 @@ impl CountingStore {
     pub fn with_build_delay(delay: Duration) -> Self {
         CountingStore {
             build_delay: Some(delay),
+            ..Self::default()
+        }
+    }
+
+    /// A store whose first `conflicts` creates each build their meeting and
+    /// then refuse it as a conflict.
+    pub fn with_conflicts(conflicts: usize) -> Self {
+        CountingStore {
+            conflicts_left: AtomicUsize::new(conflicts),
+            ..Self::default()
+        }
+    }
+
+    /// A store whose `ping` fails, as an unreachable database's does.
+    pub fn with_failing_ping() -> Self {
+        CountingStore {
+            ping_fails: true,
             ..Self::default()
         }
     }
@@ -60,6 +82,16 @@ impl MeetingStore for CountingStore {
         new_meeting: NewMeeting<'_>,
     ) -> Result<Outcome, StoreError> {
         self.note("create_or_get");
+        let conflicting = self
+            .conflicts_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if conflicting {
+            let _ = new_meeting();
+            return Err(StoreError::conflict("the new meeting's id is taken"));
+        }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         // Let every other task that is ready reach this point too.
@@ -114,6 +146,9 @@ impl MeetingStore for CountingStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.note("ping");
+        if self.ping_fails {
+            return Err(StoreError::unavailable("the database does not answer"));
+        }
         self.inner.ping().await
     }
 

@@ -2,7 +2,7 @@
 //! without a key (`POST …/onlineMeetings`) and the administrator's delete.
 
 use crate::{caller, service, to_value, OTHER_USER};
-use meeting_core::{CreateRequest, Profile, Target};
+use meeting_core::{CreateRequest, MeetingFilter, MeetingService, Profile, StoreError, Target};
 
 /// A create without an `externalId` builds its meeting from every member the
 /// request gives, as createOrGet does: times, subject, attendees.
@@ -51,4 +51,103 @@ async fn the_admin_delete_removes_the_meeting_and_says_whether_it_did() {
         !admin.delete(&meeting.id).await.unwrap(),
         "a second delete deletes nothing"
     );
+}
+
+/// A service over `store`, as `crate::service()` sets one up.
+fn service_over(store: std::sync::Arc<crate::counting::CountingStore>) -> MeetingService {
+    MeetingService::new(store)
+        .with_clock(std::sync::Arc::new(meeting_core::testing::ManualClock::at(
+            "2026-01-01T09:00:00Z",
+        )))
+        .with_ids(std::sync::Arc::new(
+            meeting_core::testing::SequentialIds::new(),
+        ))
+}
+
+/// A new meeting whose generated ids collide with a stored one's is built
+/// anew, up to four attempts in all; past them the conflict is the answer.
+#[tokio::test]
+async fn a_colliding_new_meeting_is_built_again_up_to_four_times() {
+    for (conflicts, stored) in [(3, true), (4, false)] {
+        let store = std::sync::Arc::new(crate::counting::CountingStore::with_conflicts(conflicts));
+        let service = service_over(store.clone());
+        let outcome = service
+            .create_or_get(
+                &caller(),
+                Target::Me,
+                Profile::Beta,
+                &crate::request(r#"{"externalId": "collides"}"#),
+            )
+            .await;
+        let calls = store.take_calls();
+        assert_eq!(calls, vec!["create_or_get"; 4], "{conflicts} conflicts");
+        if stored {
+            assert!(outcome.unwrap().is_created());
+        } else {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(meeting_core::Error::Store(StoreError::Conflict { .. }))
+                ),
+                "{outcome:?}"
+            );
+        }
+    }
+}
+
+/// The service's health is its store's.
+#[tokio::test]
+async fn health_fails_when_the_store_does_not_answer() {
+    let healthy = service_over(std::sync::Arc::new(crate::counting::CountingStore::new()));
+    healthy.health().await.unwrap();
+    let failing = service_over(std::sync::Arc::new(
+        crate::counting::CountingStore::with_failing_ping(),
+    ));
+    assert!(failing.health().await.is_err());
+}
+
+/// Find by join link answers the caller's meeting.
+#[tokio::test]
+async fn find_by_join_link_answers_the_meeting() {
+    let service = service();
+    let meeting = crate::create(&service, r#"{"externalId": "found"}"#)
+        .await
+        .into_meeting();
+    let found = service
+        .find(
+            &caller(),
+            Profile::Beta,
+            Target::Me,
+            &MeetingFilter::JoinWebUrl(meeting.join_web_url.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, meeting.id);
+}
+
+/// A create that asks for a passcode gets one, and says it is required.
+#[tokio::test]
+async fn a_create_asking_for_a_passcode_gets_one() {
+    let service = service();
+    for (body, required) in [
+        (
+            r#"{"joinMeetingIdSettings": {"isPasscodeRequired": true}}"#,
+            true,
+        ),
+        (r#"{}"#, false),
+    ] {
+        let meeting = service
+            .create(
+                &caller(),
+                Profile::V1,
+                Target::Me,
+                &CreateRequest::from_json(body.as_bytes()).unwrap(),
+            )
+            .await
+            .unwrap();
+        let settings = meeting.join_meeting_id_settings.as_ref().unwrap();
+        assert_eq!(settings.is_passcode_required, required, "{body}");
+        assert_eq!(settings.passcode.is_some(), required, "{body}");
+    }
 }
