@@ -151,3 +151,63 @@ async fn a_create_asking_for_a_passcode_gets_one() {
         assert_eq!(settings.passcode.is_some(), required, "{body}");
     }
 }
+
+/// An update with `If-Match` changes the meeting only when one of the tags
+/// is its ETag (weak or not) or `*`; otherwise it is 412 and nothing changes.
+/// Another organizer's meeting is not found.
+#[tokio::test]
+async fn an_update_checks_if_match_and_the_organizer() {
+    use meeting_core::{Error, Operation, UpdateRequest};
+    let service = service();
+    let meeting = crate::create(
+        &service,
+        r#"{"externalId": "patched", "subject": "Before"}"#,
+    )
+    .await
+    .into_meeting();
+    let patch = UpdateRequest::from_json(br#"{"subject": "After"}"#).unwrap();
+    let update = |tags: Vec<String>| {
+        let service = &service;
+        let (id, patch) = (&meeting.id, &patch);
+        async move {
+            service
+                .authorize(&caller(), Profile::V1, Target::Me, Operation::Update)?
+                .update(id, patch, Some(&tags))
+                .await
+        }
+    };
+    let etag = meeting.etag();
+    let opaque = etag.trim_start_matches("W/").to_owned();
+    let refused = update(vec!["W/\"0000000000000000\"".to_owned()]).await;
+    assert!(
+        matches!(refused, Err(Error::PreconditionFailed)),
+        "{refused:?}"
+    );
+    let unchanged = service.admin().get(&meeting.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.subject.as_deref(), Some("Before"));
+
+    for tags in [
+        vec![etag.clone()],
+        vec!["x".to_owned(), opaque],
+        vec![" * ".to_owned()],
+    ] {
+        let updated = update(tags.clone()).await.unwrap();
+        assert_eq!(updated.subject.as_deref(), Some("After"), "{tags:?}");
+        // Put it back, so that the next tag is checked against the same ETag.
+        let back = UpdateRequest::from_json(br#"{"subject": "Before"}"#).unwrap();
+        service
+            .authorize(&caller(), Profile::V1, Target::Me, Operation::Update)
+            .unwrap()
+            .update(&meeting.id, &back, None)
+            .await
+            .unwrap();
+    }
+
+    let other = crate::caller_for(crate::TENANT, crate::OTHER_USER);
+    let not_theirs = service
+        .authorize(&other, Profile::V1, Target::Me, Operation::Update)
+        .unwrap()
+        .update(&meeting.id, &patch, None)
+        .await;
+    assert!(matches!(not_theirs, Err(Error::NotFound)), "{not_theirs:?}");
+}
