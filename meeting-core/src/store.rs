@@ -300,3 +300,110 @@ impl StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A meeting of `external_id`, from its stored JSON.
+    fn sample_meeting(external_id: &str, n: u64) -> OnlineMeeting {
+        OnlineMeeting::from_stored_json(&format!(
+            r#"{{"id": "id-{n}", "externalId": "{external_id}",
+                "creationDateTime": "2026-01-01T09:00:00Z", "startDateTime": "2026-01-01T09:00:00Z",
+                "endDateTime": "2026-01-01T10:00:00Z", "subject": null, "isBroadcast": false,
+                "autoAdmittedUsers": null, "capabilities": [], "audioConferencing": null,
+                "chatInfo": null, "videoTeleconferenceId": null,
+                "outerMeetingAutoAdmittedUsers": null, "meetingInfo": null,
+                "joinWebUrl": "https://teams.example/l/meetup-join/{n}",
+                "joinMeetingIdSettings": {{"joinMeetingId": "{n:012}", "isPasscodeRequired": false}},
+                "participants": {{"organizer": {{"identity": {{"user": {{"id": "user", "tenantId": "tenant"}}}}}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_update_may_change_anything_but_what_stores_index_a_meeting_by() {
+        let before = sample_meeting("k", 1);
+        let mut after = before.clone();
+        after.subject = Some("another subject".to_owned());
+        check_update_keeps_identity(&before, &after).unwrap();
+
+        let other = sample_meeting("other", 2);
+        type Change = fn(&mut OnlineMeeting, &OnlineMeeting);
+        let changes: [(&str, Change); 5] = [
+            ("id", |m, o| m.id = o.id.clone()),
+            ("externalId", |m, o| m.external_id = o.external_id.clone()),
+            ("participants.organizer", |m, _| {
+                m.participants.organizer = None;
+            }),
+            ("joinMeetingIdSettings.joinMeetingId", |m, _| {
+                m.join_meeting_id_settings = Some(crate::options::JoinMeetingIdSettings {
+                    join_meeting_id: Some("999999999999".to_owned()),
+                    ..Default::default()
+                });
+            }),
+            ("joinWebUrl", |m, o| m.join_web_url = o.join_web_url.clone()),
+        ];
+        for (member, change) in changes {
+            let mut after = before.clone();
+            change(&mut after, &other);
+            let error = check_update_keeps_identity(&before, &after).unwrap_err();
+            assert!(
+                matches!(error, StoreError::Internal { .. }),
+                "{member}: {error}"
+            );
+            assert!(
+                crate::error_chain(&error).contains(&format!("may not change its {member}")),
+                "{member}: {error}"
+            );
+        }
+    }
+
+    /// A store with only the required methods.
+    #[derive(Debug)]
+    struct Minimal;
+
+    #[async_trait]
+    impl MeetingStore for Minimal {
+        async fn create_or_get(
+            &self,
+            _: &MeetingKey,
+            _: NewMeeting<'_>,
+        ) -> Result<Outcome, StoreError> {
+            Err(StoreError::internal("not here"))
+        }
+        async fn get_by_key(
+            &self,
+            _: &MeetingKey,
+        ) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+            Ok(None)
+        }
+        async fn get(&self, _: &MeetingId) -> Result<Option<Arc<OnlineMeeting>>, StoreError> {
+            Ok(None)
+        }
+        async fn delete(&self, _: &MeetingId) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_optional_operations_answer_internal_until_a_store_implements_them() {
+        let store = Minimal;
+        let unsupported = |result: Result<(), StoreError>, operation: &str| match result {
+            Err(StoreError::Internal { .. }) => {}
+            other => panic!("{operation}: expected Internal, got {other:?}"),
+        };
+        unsupported(
+            store.find_by_join_web_url("x").await.map(drop),
+            "find_by_join_web_url",
+        );
+        unsupported(
+            store.find_by_join_meeting_id("1").await.map(drop),
+            "find_by_join_meeting_id",
+        );
+        unsupported(store.list(None, 10).await.map(drop), "list");
+        unsupported(store.count().await.map(drop), "count");
+        unsupported(store.clear().await.map(drop), "clear");
+        store.ping().await.unwrap();
+    }
+}
