@@ -329,8 +329,8 @@ mod tests {
         check_update_keeps_identity(&before, &after).unwrap();
 
         let other = sample_meeting("other", 2);
-        type Change = fn(&mut OnlineMeeting, &OnlineMeeting);
-        let changes: [(&str, Change); 5] = [
+        type Edit = fn(&mut OnlineMeeting, &OnlineMeeting);
+        let changes: [(&str, Edit); 5] = [
             ("id", |m, o| m.id = o.id.clone()),
             ("externalId", |m, o| m.external_id = o.external_id.clone()),
             ("participants.organizer", |m, _| {
