@@ -443,6 +443,29 @@ mod tests {
     }
 
     #[test]
+    fn an_odata_type_must_name_the_meeting_type_with_or_without_its_hash() {
+        for body in [
+            r##"{"@odata.type": "#microsoft.graph.onlineMeeting", "subject": "s"}"##,
+            r#"{"@odata.type": "microsoft.graph.onlineMeeting", "subject": "s"}"#,
+        ] {
+            UpdateRequest::from_json(body.as_bytes()).unwrap();
+        }
+        for body in [
+            r##"{"@odata.type": "#microsoft.graph.event"}"##,
+            r#"{"@odata.type": 5}"#,
+        ] {
+            let error = refused(body);
+            assert_eq!(error.member_path(), Some("@odata.type"), "{body}");
+            assert!(
+                error
+                    .message()
+                    .contains(r##"must be "#microsoft.graph.onlineMeeting""##),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_member_is_refused_by_name() {
         let error = refused(r#"{"subjet": "typo"}"#);
         assert_eq!(error.member_path(), Some("subjet"));
