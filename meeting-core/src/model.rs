@@ -331,6 +331,23 @@ pub fn join_web_url_key(url: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(String::from_utf8(canonical).unwrap_or_else(|_| url.to_owned()))
 }
 
+/// A meeting of `external_id` (its id `id-<n>`, join id `n`), from its stored JSON: for tests.
+#[cfg(test)]
+pub(crate) fn test_meeting(external_id: &str, n: u64) -> OnlineMeeting {
+    OnlineMeeting::from_stored_json(&format!(
+        r#"{{"id": "id-{n}", "externalId": "{external_id}",
+            "creationDateTime": "2026-01-01T09:00:00Z", "startDateTime": "2026-01-01T09:00:00Z",
+            "endDateTime": "2026-01-01T10:00:00Z", "subject": null, "isBroadcast": false,
+            "autoAdmittedUsers": null, "capabilities": [], "audioConferencing": null,
+            "chatInfo": null, "videoTeleconferenceId": null,
+            "outerMeetingAutoAdmittedUsers": null, "meetingInfo": null,
+            "joinWebUrl": "https://teams.example/l/meetup-join/{n}",
+            "joinMeetingIdSettings": {{"joinMeetingId": "{n:012}", "isPasscodeRequired": false}},
+            "participants": {{"organizer": {{"identity": {{"user": {{"id": "user", "tenantId": "tenant"}}}}}}}}}}"#
+    ))
+    .unwrap()
+}
+
 /// 64-bit FNV-1a over whatever is written to it: the meeting's entity tag.
 struct Fnv1a(u64);
 

@@ -305,21 +305,7 @@ impl StoreError {
 mod tests {
     use super::*;
 
-    /// A meeting of `external_id`, from its stored JSON.
-    fn sample_meeting(external_id: &str, n: u64) -> OnlineMeeting {
-        OnlineMeeting::from_stored_json(&format!(
-            r#"{{"id": "id-{n}", "externalId": "{external_id}",
-                "creationDateTime": "2026-01-01T09:00:00Z", "startDateTime": "2026-01-01T09:00:00Z",
-                "endDateTime": "2026-01-01T10:00:00Z", "subject": null, "isBroadcast": false,
-                "autoAdmittedUsers": null, "capabilities": [], "audioConferencing": null,
-                "chatInfo": null, "videoTeleconferenceId": null,
-                "outerMeetingAutoAdmittedUsers": null, "meetingInfo": null,
-                "joinWebUrl": "https://teams.example/l/meetup-join/{n}",
-                "joinMeetingIdSettings": {{"joinMeetingId": "{n:012}", "isPasscodeRequired": false}},
-                "participants": {{"organizer": {{"identity": {{"user": {{"id": "user", "tenantId": "tenant"}}}}}}}}}}"#
-        ))
-        .unwrap()
-    }
+    use crate::model::test_meeting as sample_meeting;
 
     #[test]
     fn an_update_may_change_anything_but_what_stores_index_a_meeting_by() {

@@ -496,6 +496,75 @@ mod tests {
     }
 
     #[test]
+    fn an_update_is_empty_only_without_any_change() {
+        assert!(UpdateRequest::from_json(b"{}").unwrap().is_empty());
+        for body in [
+            r#"{"subject": "s"}"#,
+            r#"{"startDateTime": "2026-01-01T09:00:00Z", "endDateTime": "2026-01-01T10:00:00Z"}"#,
+            r#"{"participants": {"attendees": []}}"#,
+            r#"{"allowMeetingChat": "disabled"}"#,
+        ] {
+            let change = UpdateRequest::from_json(body.as_bytes()).unwrap();
+            assert!(!change.is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn annotations_change_nothing_and_unsupported_members_are_named_so() {
+        let change =
+            UpdateRequest::from_json(br#"{"@odata.context": "x", "@odata.etag": "y"}"#).unwrap();
+        assert!(change.is_empty());
+        for member in UNSUPPORTED {
+            let error = refused(&format!(r#"{{"{member}": null}}"#));
+            assert_eq!(error.member_path(), Some(*member));
+            assert!(
+                error.message().contains("is not supported by this service"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_subject_of_exactly_the_bound_is_taken() {
+        let body = format!(r#"{{"subject": "{}"}}"#, "é".repeat(SUBJECT_MAX_CHARS));
+        let change = UpdateRequest::from_json(body.as_bytes()).unwrap();
+        assert_eq!(
+            change.subject.unwrap().unwrap().chars().count(),
+            SUBJECT_MAX_CHARS
+        );
+        let long = format!(r#"{{"subject": "{}"}}"#, "é".repeat(SUBJECT_MAX_CHARS + 1));
+        assert_eq!(refused(&long).member_path(), Some("subject"));
+    }
+
+    #[test]
+    fn v1_takes_an_end_equal_to_the_start() {
+        let change = UpdateRequest::from_json(
+            br#"{"startDateTime": "2026-01-01T10:00:00Z", "endDateTime": "2026-01-01T10:00:00Z"}"#,
+        )
+        .unwrap();
+        change.check(Profile::V1).unwrap();
+    }
+
+    #[test]
+    fn check_bounds_attendees_at_the_limit() {
+        let attendee = MeetingParticipantInfo::default();
+        let mut change = UpdateRequest {
+            attendees: Some(vec![attendee; ATTENDEES_MAX]),
+            ..UpdateRequest::default()
+        };
+        change.check(Profile::V1).unwrap();
+        change
+            .attendees
+            .as_mut()
+            .unwrap()
+            .push(MeetingParticipantInfo::default());
+        assert_eq!(
+            change.check(Profile::V1).unwrap_err().member_path(),
+            Some("participants.attendees")
+        );
+    }
+
+    #[test]
     fn times_change_together() {
         assert_eq!(
             refused(r#"{"startDateTime": "2026-01-01T09:00:00Z"}"#).member_path(),
@@ -527,6 +596,22 @@ mod tests {
         assert!(refused("[]").message().contains("JSON object"));
         assert!(refused("{").message().contains("malformed JSON"));
         assert!(UpdateRequest::from_json(b"{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn apply_changes_the_options_only_when_the_update_names_one() {
+        let meeting = crate::model::test_meeting("k", 1);
+        assert_eq!(meeting.meeting_options, None);
+        let subject = UpdateRequest::from_json(br#"{"subject": "s"}"#).unwrap();
+        let changed = subject.apply(&meeting).unwrap();
+        assert_eq!(changed.subject.as_deref(), Some("s"));
+        assert_eq!(changed.meeting_options, None, "no option named, none set");
+        let option = UpdateRequest::from_json(br#"{"allowedPresenters": "organizer"}"#).unwrap();
+        let changed = option.apply(&meeting).unwrap();
+        assert_eq!(
+            changed.meeting_options.unwrap().allowed_presenters,
+            OnlineMeetingPresenters::Organizer
+        );
     }
 
     #[test]
