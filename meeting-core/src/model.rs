@@ -425,6 +425,11 @@ mod tests {
             "https://t.co/Path?Q=%3a"
         );
         assert_eq!(join_web_url_key("https://t.co/Path"), "https://t.co/Path");
+        // An escape whose first hex digit alone is upper case, on a lower-case host.
+        assert_eq!(
+            join_web_url_key("https://t.co/p?q=%A3&r=%b4"),
+            "https://t.co/p?q=%a3&r=%b4"
+        );
     }
 
     /// A meeting whose first attendee's user identity carries an extra nested
