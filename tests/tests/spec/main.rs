@@ -46,8 +46,13 @@ pub fn service() -> MeetingService {
 }
 
 pub fn service_with(settings: Settings) -> MeetingService {
-    MeetingService::new(Arc::new(MemoryStore::new()))
-        .with_settings(settings)
+    service_over(Arc::new(MemoryStore::new())).with_settings(settings)
+}
+
+/// A service over `store` with default settings, the manual clock and
+/// sequential ids of [`service`].
+pub fn service_over(store: Arc<dyn meeting_core::MeetingStore>) -> MeetingService {
+    MeetingService::new(store)
         .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")))
         .with_ids(Arc::new(SequentialIds::new()))
 }

@@ -1,8 +1,8 @@
 //! The operations beside createOrGet that the library offers: a create
 //! without a key (`POST …/onlineMeetings`) and the administrator's delete.
 
-use crate::{caller, service, to_value, OTHER_USER};
-use meeting_core::{CreateRequest, MeetingFilter, MeetingService, Profile, StoreError, Target};
+use crate::{caller, service, service_over, to_value, OTHER_USER};
+use meeting_core::{CreateRequest, MeetingFilter, Profile, StoreError, Target};
 
 /// A create without an `externalId` builds its meeting from every member the
 /// request gives, as createOrGet does: times, subject, attendees.
@@ -51,17 +51,6 @@ async fn the_admin_delete_removes_the_meeting_and_says_whether_it_did() {
         !admin.delete(&meeting.id).await.unwrap(),
         "a second delete deletes nothing"
     );
-}
-
-/// A service over `store`, as `crate::service()` sets one up.
-fn service_over(store: std::sync::Arc<crate::counting::CountingStore>) -> MeetingService {
-    MeetingService::new(store)
-        .with_clock(std::sync::Arc::new(meeting_core::testing::ManualClock::at(
-            "2026-01-01T09:00:00Z",
-        )))
-        .with_ids(std::sync::Arc::new(
-            meeting_core::testing::SequentialIds::new(),
-        ))
 }
 
 /// A new meeting whose generated ids collide with a stored one's is built

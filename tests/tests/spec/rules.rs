@@ -764,9 +764,7 @@ async fn the_calling_app_is_not_part_of_the_key() {
 async fn create_or_get_asks_the_store_once_and_never_looks_before_inserting() {
     let store = Arc::new(CountingStore::new());
     let shared = Arc::clone(&store) as Arc<dyn meeting_core::MeetingStore>;
-    let service = MeetingService::new(Arc::clone(&shared))
-        .with_clock(Arc::new(ManualClock::at("2026-01-01T09:00:00Z")))
-        .with_ids(Arc::new(SequentialIds::new()));
+    let service = crate::service_over(Arc::clone(&shared));
     let strict = MeetingService::new(shared)
         .with_settings(Settings {
             strict: true,
