@@ -150,16 +150,29 @@ async fn refuse_in_read_only_directory(directory: &Path) {
     assert!(!new.exists(), "no file was created");
 }
 
-#[tokio::test]
-async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_untouched() {
-    let (_directory, path) = database();
-    let key = key("tenant", "user", "damaged");
+/// A store at `path` holding one meeting under `external_id`.
+async fn store_with_one_meeting(
+    path: &std::path::Path,
+    external_id: &str,
+) -> (
+    SqliteStore,
+    meeting_core::MeetingKey,
+    meeting_core::OnlineMeeting,
+) {
+    let key = key("tenant", "user", external_id);
     let meeting = sample_meeting(&key, 1);
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqliteStore::open(path).await.unwrap();
     store
         .create_or_get(&key, &|| meeting.clone())
         .await
         .unwrap();
+    (store, key, meeting)
+}
+
+#[tokio::test]
+async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_untouched() {
+    let (_directory, path) = database();
+    let (store, key, meeting) = store_with_one_meeting(&path, "damaged").await;
     drop(store);
     let raw = Connection::open(&path).unwrap();
     raw.execute(
@@ -197,13 +210,7 @@ async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_unto
 #[tokio::test]
 async fn a_remembered_meeting_is_not_returned_for_a_row_that_is_no_longer_its_text() {
     let (_directory, path) = database();
-    let key = key("tenant", "user", "remembered");
-    let meeting = sample_meeting(&key, 1);
-    let store = SqliteStore::open(&path).await.unwrap();
-    store
-        .create_or_get(&key, &|| meeting.clone())
-        .await
-        .unwrap();
+    let (store, key, meeting) = store_with_one_meeting(&path, "remembered").await;
     assert!(store.get_by_key(&key).await.unwrap().is_some());
     let raw = Connection::open(&path).unwrap();
     raw.execute(
