@@ -104,6 +104,7 @@ macro_rules! store_conformance {
             lookups_find_nothing_after_delete,
             join_link_lookup_compares_the_canonical_form,
             meetings_sharing_a_join_link_are_all_found,
+            deleting_one_meeting_of_a_shared_join_link_keeps_the_others_found,
             lookups_are_scoped_to_what_the_caller_may_see,
         );
     };
@@ -1122,6 +1123,53 @@ pub async fn meetings_sharing_a_join_link_are_all_found(store: Arc<dyn MeetingSt
     let mut expected = vec![first.id.as_str().to_owned(), second.id.as_str().to_owned()];
     expected.sort();
     assert_eq!(found, expected);
+}
+
+/// Deleting one of the meetings that share a join link takes only it out of
+/// the link's lookup; the others are still found, and the last delete leaves
+/// the link finding nothing.
+pub async fn deleting_one_meeting_of_a_shared_join_link_keeps_the_others_found(
+    store: Arc<dyn MeetingStore>,
+) {
+    let mut ids = Vec::new();
+    for user in ["user-a", "user-b", "user-c"] {
+        let key = key("tenant", user, "shared-link-delete");
+        ids.push(create(&*store, &key, 9).await.into_meeting().id.clone());
+    }
+    let link = store
+        .get(&ids[0])
+        .await
+        .unwrap()
+        .expect("just created")
+        .join_web_url
+        .clone();
+    let link = crate::join_web_url_key(&link).into_owned();
+    let found = || async {
+        let mut found: Vec<MeetingId> = store
+            .find_by_join_web_url(&link)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        found.sort();
+        found
+    };
+    let sorted = |mut ids: Vec<MeetingId>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        found().await,
+        sorted(ids.clone()),
+        "sample n gives the link"
+    );
+    assert!(store.delete(&ids[1]).await.unwrap());
+    assert_eq!(found().await, sorted(vec![ids[0].clone(), ids[2].clone()]));
+    assert!(store.delete(&ids[0]).await.unwrap());
+    assert_eq!(found().await, [ids[2].clone()]);
+    assert!(store.delete(&ids[2]).await.unwrap());
+    assert!(found().await.is_empty());
 }
 
 /// Through the service, over this store: a lookup answers only the caller's

@@ -221,3 +221,31 @@ impl MeetingStore for MemoryStore {
 mod conformance {
     meeting_core::store_conformance!(async { std::sync::Arc::new(super::MemoryStore::new()) });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+    use meeting_core::conformance::{key, sample_meeting};
+    use meeting_core::MeetingStore;
+
+    #[tokio::test]
+    async fn len_and_is_empty_follow_creates_and_deletes() {
+        let store = MemoryStore::new();
+        assert_eq!((store.len(), store.is_empty()), (0, true));
+        let mut ids = Vec::new();
+        for n in 1..=2 {
+            let key = key("tenant", "user", &format!("len-{n}"));
+            let meeting = sample_meeting(&key, n);
+            ids.push(meeting.id.clone());
+            store
+                .create_or_get(&key, &|| meeting.clone())
+                .await
+                .unwrap();
+        }
+        assert_eq!((store.len(), store.is_empty()), (2, false));
+        assert!(store.delete(&ids[0]).await.unwrap());
+        assert_eq!((store.len(), store.is_empty()), (1, false));
+        assert!(store.delete(&ids[1]).await.unwrap());
+        assert_eq!((store.len(), store.is_empty()), (0, true));
+    }
+}
