@@ -159,3 +159,70 @@ pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_busy, is_unwritable, is_write_failure, Error};
+    use meeting_core::StoreError;
+    use rusqlite::ffi;
+
+    fn failure(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    fn kind(error: &StoreError) -> &'static str {
+        match error {
+            StoreError::Unavailable { .. } => "unavailable",
+            StoreError::Corrupt { .. } => "corrupt",
+            StoreError::Conflict { .. } => "conflict",
+            StoreError::Incompatible { .. } => "incompatible",
+            StoreError::Internal { .. } => "internal",
+            _ => "another kind",
+        }
+    }
+
+    /// Each SQLite result code a call can fail with, what the caller is told,
+    /// and whether it means an unwritable location (at open), a failing write
+    /// (what `ping` reports) or another connection's lock.
+    #[test]
+    fn each_sqlite_failure_maps_to_its_store_error_and_predicates() {
+        let table = [
+            // code, kind, unwritable, write failure, busy
+            (ffi::SQLITE_BUSY, "unavailable", false, false, true),
+            (ffi::SQLITE_LOCKED, "unavailable", false, false, true),
+            (ffi::SQLITE_IOERR, "unavailable", false, true, false),
+            (ffi::SQLITE_FULL, "unavailable", false, true, false),
+            (ffi::SQLITE_NOMEM, "unavailable", false, false, false),
+            (ffi::SQLITE_PROTOCOL, "unavailable", false, true, false),
+            (ffi::SQLITE_READONLY, "unavailable", true, true, false),
+            (ffi::SQLITE_CANTOPEN, "unavailable", true, true, false),
+            (ffi::SQLITE_PERM, "unavailable", true, true, false),
+            (ffi::SQLITE_NOTADB, "incompatible", false, false, false),
+            (ffi::SQLITE_CORRUPT, "corrupt", false, false, false),
+            (ffi::SQLITE_CONSTRAINT, "conflict", false, false, false),
+            (ffi::SQLITE_MISMATCH, "internal", false, false, false),
+            (ffi::SQLITE_ERROR, "internal", false, false, false),
+        ];
+        for (code, expected, unwritable, write_failure, busy) in table {
+            let error = failure(code);
+            assert_eq!(
+                (
+                    is_unwritable(&error),
+                    is_write_failure(&error),
+                    is_busy(&error)
+                ),
+                (unwritable, write_failure, busy),
+                "{error}"
+            );
+            let store_error = StoreError::from(Error::from(error));
+            assert_eq!(kind(&store_error), expected, "{store_error}");
+        }
+    }
+
+    #[test]
+    fn errors_outside_sqlite_are_none_of_the_predicates() {
+        let error = rusqlite::Error::QueryReturnedNoRows;
+        assert!(!is_unwritable(&error) && !is_write_failure(&error) && !is_busy(&error));
+        assert_eq!(kind(&StoreError::from(Error::from(error))), "internal");
+    }
+}

@@ -47,6 +47,58 @@ async fn a_created_meeting_is_there_unchanged_after_a_reopen() {
     }
 }
 
+/// Dropping the store closes the file before the drop returns: the writer
+/// thread is joined, so the last connection's close has already checkpointed
+/// and removed the write-ahead log.
+#[tokio::test]
+async fn dropping_the_store_closes_the_file_before_it_returns() {
+    let (_directory, path) = database();
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let key = key("tenant", "user", "dropped");
+    store
+        .create_or_get(&key, &|| sample_meeting(&key, 1))
+        .await
+        .unwrap();
+    assert!(std::fs::exists(&wal).unwrap(), "an open store has its log");
+    drop(store);
+    assert!(!std::fs::exists(&wal).unwrap(), "the log outlived the drop");
+    let count: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM meetings", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+/// The store answers the path and options it was opened with, and shows both
+/// when debug-printed.
+#[tokio::test]
+async fn the_store_reports_its_path_and_options() {
+    let (_directory, path) = database();
+    let options = SqliteOptions {
+        synchronous: Synchronous::Normal,
+        busy_timeout: Duration::from_millis(1_234),
+        max_batch: 7,
+        write_queue: 11,
+        max_database_bytes: Some(1 << 30),
+        idle_readers: 3,
+        parsed_cache_bytes: 4_096,
+    };
+    let store = SqliteStore::open_with(&path, options.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.path(), path);
+    assert_eq!(format!("{:?}", store.options()), format!("{options:?}"));
+    let shown = format!("{store:?}");
+    assert!(
+        shown.starts_with("SqliteStore")
+            && shown.contains(&format!("{path:?}"))
+            && shown.contains(&format!("{options:?}")),
+        "{shown}"
+    );
+}
+
 #[tokio::test]
 async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
     let (_directory, path) = database();
