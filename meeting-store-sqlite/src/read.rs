@@ -505,4 +505,47 @@ mod tests {
         assert_ne!(first, executor, "the connection was opened in the pool");
         assert_eq!(second, executor, "the idle connection is used in place");
     }
+
+    /// Connections handed back beyond `idle_readers` are closed, not kept.
+    #[test]
+    fn idle_connections_are_kept_up_to_the_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meetings.db");
+        Connection::open(&path).unwrap();
+        let options = SqliteOptions {
+            idle_readers: 2,
+            ..SqliteOptions::default()
+        };
+        let readers = Readers::new(path, options);
+        let taken: Vec<Connection> = (0..3).map(|_| readers.take().unwrap()).collect();
+        for connection in taken {
+            readers.put(connection);
+        }
+        assert_eq!(readers.idle.lock().unwrap().len(), 2);
+    }
+
+    /// A deleted meeting's parse is dropped from the cache (and every one by a
+    /// clear), not kept until evicted.
+    #[test]
+    fn forgotten_meetings_leave_the_cache() {
+        use meeting_core::conformance::{key, sample_meeting};
+        let parsed = ParsedMeetings::new(1 << 20);
+        let meetings: Vec<Arc<OnlineMeeting>> = (1..=3)
+            .map(|n| Arc::new(sample_meeting(&key("t", "u", &format!("m{n}")), n)))
+            .collect();
+        for meeting in &meetings {
+            parsed.remember(meeting, &serde_json::to_string(&**meeting).unwrap());
+        }
+        let cache = parsed.cache.as_ref().expect("a cache of 1 MiB");
+        let held = |meeting: &Arc<OnlineMeeting>| cache.get(meeting.id.as_str()).is_some();
+        assert!(meetings.iter().all(held));
+        parsed.forget(meetings[0].id.as_str());
+        assert_eq!(
+            meetings.iter().map(held).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        parsed.forget_all();
+        assert!(!meetings.iter().any(held));
+        assert!(cache.is_empty());
+    }
 }
