@@ -99,6 +99,74 @@ async fn the_store_reports_its_path_and_options() {
     );
 }
 
+/// A connection about to write a database not yet in WAL mode (another
+/// process setting up the store first, say), holding its reserved lock.
+/// Turning the file to WAL needs an exclusive lock, which SQLite then refuses
+/// at once, without waiting in the busy handler.
+fn hold_a_new_database(path: &std::path::Path) -> Connection {
+    let holder = Connection::open(path).unwrap();
+    // A database file with no tables, in rollback-journal mode.
+    holder
+        .execute_batch("CREATE TABLE t (x); DROP TABLE t; BEGIN IMMEDIATE")
+        .unwrap();
+    holder
+}
+
+/// The open waits for the lock (retrying), and succeeds once it is released.
+#[tokio::test]
+async fn opening_a_database_another_connection_is_writing_waits_for_its_lock() {
+    let (_directory, path) = database();
+    let holder = hold_a_new_database(&path);
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_secs(60),
+        ..SqliteOptions::default()
+    };
+    let opening = tokio::spawn(SqliteStore::open_with(path.clone(), options));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!opening.is_finished(), "the open did not wait for the lock");
+    holder.execute_batch("COMMIT").unwrap();
+    let store = opening
+        .await
+        .unwrap()
+        .expect("opened once the lock is released");
+    let key = key("tenant", "user", "after-the-lock");
+    assert!(store
+        .create_or_get(&key, &|| sample_meeting(&key, 1))
+        .await
+        .unwrap()
+        .is_created());
+}
+
+/// ... and gives up, unavailable and leaving the file as it was, when the lock
+/// outlasts the busy timeout.
+#[tokio::test]
+async fn opening_a_database_locked_past_the_busy_timeout_is_unavailable() {
+    let (_directory, path) = database();
+    let holder = hold_a_new_database(&path);
+    let before = bytes(&path);
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    };
+    let opening = tokio::spawn(SqliteStore::open_with(path.clone(), options));
+    let waiting = Instant::now();
+    while !opening.is_finished() {
+        // Past it, the open would wait for the lock forever.
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "the open did not give up at its busy timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let error = opening.await.unwrap().expect_err("the file is locked");
+    assert!(
+        matches!(error, meeting_core::StoreError::Unavailable { .. }),
+        "{error}"
+    );
+    assert_eq!(bytes(&path), before, "the file is as it was");
+    holder.execute_batch("COMMIT").unwrap();
+}
+
 #[tokio::test]
 async fn the_file_records_its_schema_version_and_is_in_wal_mode() {
     let (_directory, path) = database();
