@@ -4,12 +4,13 @@ mod support;
 
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
-use meeting_store_sqlite::SqliteStore;
+use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use support::{bytes, child_at, child_mode, database, sidecars};
+use std::time::Duration;
+use support::{bytes, child, child_at, child_mode, database, sidecars};
 
 async fn refuse(path: &Path) -> StoreError {
     let error = SqliteStore::open(path)
@@ -23,11 +24,13 @@ async fn refuse(path: &Path) -> StoreError {
     error
 }
 
-/// Opening the file at `path` is refused as `Incompatible`, and its bytes do not change.
-async fn refused_untouched(path: &Path) {
+/// Opening the file at `path` is refused as `Incompatible`, with a cause that
+/// `says` why, and its bytes do not change.
+async fn refused_untouched(path: &Path, says: &str) {
     let before = bytes(path).expect("the file exists");
     let error = refuse(path).await;
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    assert!(logged(&error).contains(says), "{}", logged(&error));
     assert_eq!(bytes(path).expect("the file still exists"), before);
 }
 
@@ -36,7 +39,7 @@ async fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
     let (_directory, path) = database();
     let text: Vec<u8> = b"meetings, one per line\n".repeat(400);
     std::fs::write(&path, &text).unwrap();
-    refused_untouched(&path).await;
+    refused_untouched(&path, "is not a SQLite database").await;
     assert!(sidecars(&path).is_empty(), "no -wal or -shm was created");
 }
 
@@ -46,7 +49,7 @@ async fn a_file_with_a_sqlite_header_and_garbage_after_it_is_refused_and_left_un
     let mut garbage = b"SQLite format 3\0".to_vec();
     garbage.extend((0..8192u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8));
     std::fs::write(&path, &garbage).unwrap();
-    refused_untouched(&path).await;
+    refused_untouched(&path, "is not a SQLite database").await;
 }
 
 #[tokio::test]
@@ -65,7 +68,7 @@ async fn a_database_with_a_newer_schema_version_is_refused_and_left_untouched() 
         .unwrap();
     raw.pragma_update(None, "user_version", known + 1).unwrap();
     drop(raw);
-    refused_untouched(&path).await;
+    refused_untouched(&path, "which this build does not know").await;
 }
 
 #[tokio::test]
@@ -75,7 +78,7 @@ async fn another_applications_database_is_refused_and_left_untouched() {
     raw.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);")
         .unwrap();
     drop(raw);
-    refused_untouched(&path).await;
+    refused_untouched(&path, "of another application").await;
 }
 
 #[tokio::test]
@@ -84,7 +87,83 @@ async fn a_missing_directory_is_refused_and_not_created() {
     let missing = directory.path().join("not-there");
     let error = refuse(&missing.join("meetings.db")).await;
     assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    let says = format!("the directory {} does not exist", missing.display());
+    assert!(logged(&error).contains(&says), "{}", logged(&error));
     assert!(!missing.exists());
+}
+
+/// A bare file name is a database in the current directory (its parent is
+/// the empty path, which means "."). Run in a child started in a temporary
+/// directory, so that this process's directory does not change.
+#[test]
+fn a_bare_file_name_opens_in_the_current_directory() {
+    const TEST: &str = "a_bare_file_name_opens_in_the_current_directory";
+    if child_mode().as_deref() == Some("bare-name") {
+        return support::runtime().block_on(async {
+            let store = SqliteStore::open("meetings.db")
+                .await
+                .expect("opens in the current directory");
+            let key = key("tenant", "user", "bare");
+            let outcome = store
+                .create_or_get(&key, &|| sample_meeting(&key, 1))
+                .await
+                .unwrap();
+            assert!(outcome.is_created());
+        });
+    }
+    let (directory, path) = database();
+    let output = child(TEST, "bare-name")
+        .current_dir(directory.path())
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(path.exists(), "the database is in the child's directory");
+}
+
+/// A path the file system cannot resolve (a symbolic link to itself) is an
+/// input/output failure naming the path, not taken for a new database.
+#[tokio::test]
+async fn a_path_that_cannot_be_opened_is_an_io_failure_naming_it() {
+    let (_directory, path) = database();
+    std::os::unix::fs::symlink(&path, &path).unwrap();
+    let error = refuse(&path).await;
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    let says = format!("input/output on {} failed", path.display());
+    assert!(logged(&error).contains(&says), "{}", logged(&error));
+}
+
+/// A database another connection holds exclusively cannot even be read: the
+/// open waits up to its busy timeout, then answers unavailable (the file may
+/// be free later) rather than refusing it as unwritable, and writes nothing.
+#[tokio::test]
+async fn a_database_held_exclusively_elsewhere_is_unavailable_and_left_untouched() {
+    let (_directory, path) = database();
+    drop(store_with_one_meeting(&path, "held").await);
+    let holder = Connection::open(&path).unwrap();
+    holder
+        .execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE; BEGIN IMMEDIATE; DELETE FROM meetings WHERE 0; COMMIT",
+        )
+        .unwrap();
+    let before = bytes(&path);
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    };
+    let error = SqliteStore::open_with(&path, options)
+        .await
+        .expect_err("the file is held");
+    assert!(
+        matches!(error, StoreError::Unavailable { .. }),
+        "{}",
+        logged(&error)
+    );
+    assert_eq!(bytes(&path), before);
 }
 
 /// As root, permissions do not stop writes: the check then runs in a child process as `nobody`.
@@ -142,7 +221,7 @@ async fn refuse_in_read_only_directory(directory: &Path) {
         "the directory must be read-only for this process"
     );
     let existing = directory.join("meetings.db");
-    refused_untouched(&existing).await;
+    refused_untouched(&existing, "cannot be written").await;
 
     let new = directory.join("new.db");
     let error = refuse(&new).await;
@@ -184,9 +263,16 @@ async fn a_corrupt_stored_meeting_is_reported_as_corrupt_naming_it_and_left_unto
     let before = bytes(&path).unwrap();
 
     let store = SqliteStore::open(&path).await.unwrap();
-    let names_the_meeting = |error: StoreError| match error {
-        StoreError::Corrupt { what, .. } => assert_eq!(what, meeting.id.as_str()),
-        other => panic!("expected Corrupt, got {other}"),
+    let names_the_meeting = |error: StoreError| {
+        assert!(
+            logged(&error).contains("invalid JSON: EOF while parsing"),
+            "{}",
+            logged(&error)
+        );
+        match error {
+            StoreError::Corrupt { what, .. } => assert_eq!(what, meeting.id.as_str()),
+            other => panic!("expected Corrupt, got {other}"),
+        }
     };
     names_the_meeting(store.get(&meeting.id).await.unwrap_err());
     names_the_meeting(store.get_by_key(&key).await.unwrap_err());
@@ -273,6 +359,10 @@ async fn a_corrupt_meeting_error_names_the_meeting_by_its_id_and_never_its_key_o
         eprintln!("{text}");
         assert!(matches!(error, StoreError::Corrupt { .. }), "{text}");
         assert!(text.contains(meeting.id.as_str()), "names the id: {text}");
+        assert!(
+            text.contains("a value does not fit the meeting model at line 1 column"),
+            "says where: {text}"
+        );
         // A meeting id starts with its organizer's id, as Graph's do: the rest must not.
         let beside_the_id = text.replace(meeting.id.as_str(), "(id)");
         for private in [tenant, user, external] {
