@@ -477,6 +477,14 @@ pub async fn every_field_round_trips(store: Arc<dyn MeetingStore>) {
     }
 }
 
+/// A refused create's error (with its causes) says what was taken, in the
+/// words of Graph's members: `says` (the id, or the `joinMeetingId`, and whose).
+fn says_what_is_taken(refused: Result<Outcome, crate::StoreError>, says: &str) {
+    let error = refused.expect_err("a conflict");
+    let text = crate::error_chain(&error);
+    assert!(text.contains(says), "expected {says:?} in {text:?}");
+}
+
 /// A meeting whose id is already stored under another key is refused as
 /// [`StoreError::Conflict`](crate::StoreError::Conflict): nothing is stored under
 /// the new key, the stored meeting is untouched, and the key can still be used.
@@ -494,6 +502,7 @@ pub async fn an_id_stored_under_another_key_is_a_conflict_and_the_key_stays_free
         matches!(refused, Err(crate::StoreError::Conflict { .. })),
         "{refused:?}"
     );
+    says_what_is_taken(refused, &format!("meeting id {}", stored.id));
     assert_eq!(store.get_by_key(&second).await.unwrap(), None);
     let by_id = store.get(&stored.id).await.unwrap().expect("still stored");
     assert_eq!(
@@ -652,6 +661,10 @@ pub async fn a_join_meeting_id_stored_under_another_key_is_a_conflict_and_the_ke
     assert!(
         matches!(refused, Err(crate::StoreError::Conflict { .. })),
         "{refused:?}"
+    );
+    says_what_is_taken(
+        refused,
+        &format!("joinMeetingId of meeting {}", same_join_id.id),
     );
     assert_eq!(store.get_by_key(&second).await.unwrap(), None);
     assert_eq!(store.get(&same_join_id.id).await.unwrap(), None);

@@ -46,6 +46,19 @@ async fn url_parameters_set_pool_size_and_isolation_over_the_options() {
         store.session_isolation().await.unwrap(),
         Isolation::Serializable
     );
+    // Debug shows where the store is and how it is set, never the URL itself.
+    let database = url
+        .split(['/', '=', '?', '&'])
+        .find(|part| part.starts_with("meeting_test_"))
+        .expect("the test database's name");
+    let shown = format!("{store:?}");
+    assert!(
+        shown.starts_with("PostgresStore { target: ")
+            && shown.contains(&format!("/{database}\""))
+            && shown.contains(&format!("{:?}", store.options()))
+            && !shown.contains("pool_size=3"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
