@@ -121,3 +121,31 @@ impl Drop for Immutable {
         let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
     }
 }
+
+/// The SQLite result code at the root of `error`'s chain of sources, if SQLite
+/// gave one: what the store was told, whatever it made of it.
+pub fn sqlite_cause(error: &(dyn std::error::Error + 'static)) -> Option<rusqlite::ErrorCode> {
+    let mut code = None;
+    let mut link = Some(error);
+    while let Some(error) = link {
+        // The store keeps SQLite's errors shared, so a link may be the `Arc` itself.
+        let sqlite = error.downcast_ref::<rusqlite::Error>().or_else(|| {
+            error
+                .downcast_ref::<std::sync::Arc<rusqlite::Error>>()
+                .map(|shared| &**shared)
+        });
+        code = sqlite.and_then(rusqlite::Error::sqlite_error_code).or(code);
+        link = error.source();
+    }
+    code
+}
+
+/// A connection of another process, as far as SQLite can tell, holding the
+/// write lock on the database at `path` until it commits.
+pub fn hold_write_lock(path: &Path) -> rusqlite::Connection {
+    let other = rusqlite::Connection::open(path).expect("another connection opens");
+    other
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock is free");
+    other
+}
