@@ -7,8 +7,9 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::SqliteStore;
 use meeting_tests::errors::chain;
+use rusqlite::ErrorCode;
 use std::os::unix::fs::PermissionsExt;
-use support::{bytes, database, Immutable};
+use support::{bytes, database, sqlite_cause, Immutable};
 
 #[tokio::test]
 async fn a_read_only_database_file_is_refused_at_open_saying_so_and_left_untouched() {
@@ -123,6 +124,11 @@ async fn a_full_database_answers_creates_unavailable_keeps_hits_and_what_it_ackn
             Err(error) => {
                 eprintln!("{}", chain(&error));
                 assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+                assert_eq!(
+                    sqlite_cause(&error),
+                    Some(ErrorCode::DiskFull),
+                    "the refusal says the database is full"
+                );
                 refused = Some((k, n));
                 break;
             }
@@ -179,4 +185,39 @@ async fn a_full_database_answers_creates_unavailable_keeps_hits_and_what_it_ackn
         .await
         .unwrap();
     assert!(outcome.is_created());
+}
+
+/// Ping's probe after a failed write needs the room of a meeting: a database
+/// with room left for a small row but not for a meeting is still unavailable.
+#[tokio::test]
+async fn ping_after_a_failed_create_reports_a_database_with_room_only_for_a_small_row() {
+    let (_directory, path) = database();
+    drop(SqliteStore::open(&path).await.unwrap());
+    // 2,000 bytes fill about half of a 4 KiB page; the file gets no new page.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO meetings (id, tenant_id, user_id, external_id, meeting)
+            VALUES ('filler', 'tenant', 'user', 'filler', ?1)",
+            [" ".repeat(2_000)],
+        )
+        .unwrap();
+    // Capped at the file's current size (SQLite never caps below it).
+    let no_new_page = meeting_store_sqlite::SqliteOptions {
+        max_database_bytes: Some(0),
+        ..meeting_store_sqlite::SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, no_new_page).await.unwrap();
+
+    let refused = key("tenant", "user", "refused");
+    let error = store
+        .create_or_get(&refused, &|| sample_meeting(&refused, 1))
+        .await
+        .expect_err("a meeting needs a new page");
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
+    let error = store
+        .ping()
+        .await
+        .expect_err("ping reports that meetings do not fit");
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
 }
