@@ -7,9 +7,10 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::Connection;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::database;
+use support::{database, hold_write_lock};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_group_commit_kept_waiting_fails_only_the_callers_whose_own_deadline_passed() {
@@ -125,4 +126,125 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
     for k in &created {
         assert!(store.get_by_key(k).await.unwrap().is_some());
     }
+}
+
+/// A create whose caller stopped waiting (its future was dropped) while
+/// another connection held the write lock leaves the writer's batch
+/// unwritten, though its deadline is a minute off.
+///
+/// The callers run on this test's only runtime thread, so a create whose
+/// meeting was built has been queued. A create queued after the drop with its
+/// deadline already passed is answered when the writer looks at its batch
+/// again, so by then the writer has seen that the first caller left.
+#[tokio::test(flavor = "current_thread")]
+async fn a_create_whose_caller_stopped_waiting_is_not_written() {
+    let (_directory, path) = database();
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_secs(60),
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(
+        SqliteStore::open_with(&path, options.clone())
+            .await
+            .unwrap(),
+    );
+    let other = hold_write_lock(&path);
+
+    let left = key("tenant", "user", "left");
+    let built = Arc::new(AtomicBool::new(false));
+    let caller = {
+        let (store, left, built) = (Arc::clone(&store), left.clone(), Arc::clone(&built));
+        tokio::spawn(async move {
+            store
+                .create_or_get(&left, &|| {
+                    built.store(true, Ordering::SeqCst);
+                    sample_meeting(&left, 1)
+                })
+                .await
+        })
+    };
+    let waiting = Instant::now();
+    while !built.load(Ordering::SeqCst) {
+        assert!(
+            waiting.elapsed() < options.busy_timeout,
+            "the create was never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    let marker = key("tenant", "user", "marker");
+    store
+        .create_or_get_until(&marker, &|| sample_meeting(&marker, 2), Instant::now())
+        .await
+        .expect_err("its deadline had passed");
+    other.execute_batch("COMMIT").unwrap();
+
+    let after = key("tenant", "user", "after");
+    let created = store
+        .create_or_get(&after, &|| sample_meeting(&after, 3))
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    assert_eq!(store.get_by_key(&left).await.unwrap(), None);
+    assert_eq!(
+        store.committed_transactions(),
+        1,
+        "only the last create committed"
+    );
+}
+
+/// While the writer waits for the lock, it looks at its queue again this often
+/// and takes in the writes queued meanwhile, up to `max_batch`.
+const WRITER_LOOKS_AGAIN: Duration = Duration::from_millis(50);
+
+/// No group commit holds more than `max_batch` writes: three creates that all
+/// waited for the lock together take two commits with `max_batch = 2`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_group_commit_holds_at_most_max_batch_writes() {
+    let (_directory, path) = database();
+    let options = SqliteOptions {
+        max_batch: 2,
+        busy_timeout: Duration::from_secs(60),
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(
+        SqliteStore::open_with(&path, options.clone())
+            .await
+            .unwrap(),
+    );
+    let other = hold_write_lock(&path);
+    let callers = 3;
+    let built = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..callers)
+        .map(|n| {
+            let (store, built) = (Arc::clone(&store), Arc::clone(&built));
+            tokio::spawn(async move {
+                let k = key("tenant", "user", &format!("batched-{n}"));
+                store
+                    .create_or_get(&k, &|| {
+                        built.fetch_add(1, Ordering::SeqCst);
+                        sample_meeting(&k, n as u64)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let waiting = Instant::now();
+    while built.load(Ordering::SeqCst) < callers {
+        assert!(
+            waiting.elapsed() < options.busy_timeout,
+            "the creates were never all queued"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Time for the writer to take every queued create it may into its batch
+    // (only how likely a batch too big is seen depends on it).
+    tokio::time::sleep(4 * WRITER_LOOKS_AGAIN).await;
+    other.execute_batch("COMMIT").unwrap();
+
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_created());
+    }
+    assert_eq!(store.committed_transactions(), 2);
 }
