@@ -409,3 +409,60 @@ fn existing(connection: &Connection, key: &MeetingKey) -> rusqlite::Result<Resul
         None => Err(rusqlite::Error::QueryReturnedNoRows),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::OpenFlags;
+
+    /// How long this thread has run on a CPU (0 where the kernel does not say).
+    fn cpu_time() -> Duration {
+        let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let nanos = schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok());
+        Duration::from_nanos(nanos.unwrap_or(0))
+    }
+
+    /// When SQLite answers busy without waiting (a shared-cache connection's
+    /// `SQLITE_LOCKED` never reaches the busy handler), the writer sleeps out
+    /// its wait before trying again rather than spin until the job's deadline,
+    /// then answers the job that the lock was busy.
+    #[test]
+    fn a_busy_answered_at_once_is_slept_out_not_spun_on() {
+        let name = "file:busy-answered-at-once?mode=memory&cache=shared";
+        let open = || {
+            let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_SHARED_CACHE;
+            Connection::open_with_flags(name, flags).unwrap()
+        };
+        let holder = open();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (_queue, jobs) = mpsc::sync_channel(1);
+        let writer = Writer {
+            connection: open(),
+            jobs,
+            max_batch: 1,
+            commits: Arc::default(),
+            health: Arc::default(),
+        };
+        let (reply, mut answer) = oneshot::channel();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut batch = vec![Job {
+            work: Work::Probe { reply },
+            deadline,
+        }];
+
+        let (started, cpu) = (Instant::now(), cpu_time());
+        writer.commit(&mut batch, 1);
+        let (spent, elapsed) = (cpu_time() - cpu, started.elapsed());
+        match answer.try_recv() {
+            Ok(Err(Error::DeadlinePassed(Some(busy)))) => assert!(is_busy(&busy), "{busy}"),
+            other => panic!("answered {other:?}"),
+        }
+        assert!(
+            spent < elapsed / 4,
+            "the writer ran {spent:?} of the {elapsed:?} it waited for the lock"
+        );
+    }
+}
