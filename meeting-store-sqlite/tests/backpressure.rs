@@ -6,7 +6,6 @@ mod support;
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
-use rusqlite::Connection;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,9 +21,7 @@ async fn a_group_commit_kept_waiting_fails_only_the_callers_whose_own_deadline_p
         .await
         .unwrap()
         .into_meeting();
-    // Another process's writer, as far as SQLite can tell, until released below.
-    let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = hold_write_lock(&path);
 
     let (early, late) = (
         key("tenant", "user", "early"),
@@ -85,8 +82,7 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
         ..SqliteOptions::default()
     };
     let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
-    let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = hold_write_lock(&path);
 
     // Three writes while the lock is held: one more than the writer can hold.
     let (finished, mut results) = tokio::sync::mpsc::unbounded_channel();
