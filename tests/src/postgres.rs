@@ -87,13 +87,13 @@ pub async fn fresh_database() -> String {
 }
 
 /// A new, empty database on `server`; returns its URL.
+///
+/// Named by a random UUID: a server named by `MEETING_PG_URL` outlives the
+/// test processes and keeps their databases, so a name made of the process id
+/// was taken again once the id was reused (a long mutation run over one
+/// server failed tests with `database … already exists`).
 pub async fn fresh_database_on(server: &Server) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "meeting_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!("meeting_test_{}", uuid::Uuid::new_v4().simple());
     let (client, connection) = tokio_postgres::connect(&server.admin_url(), tokio_postgres::NoTls)
         .await
         .expect("connect to the test server's maintenance database");
