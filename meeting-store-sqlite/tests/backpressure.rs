@@ -6,10 +6,9 @@ mod support;
 use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{database, hold_write_lock};
+use support::{database, hold_write_lock, queue_creates, writer_looked_again};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_group_commit_kept_waiting_fails_only_the_callers_whose_own_deadline_passed() {
@@ -78,7 +77,7 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
     let options = SqliteOptions {
         max_batch: 1,
         write_queue: 1,
-        busy_timeout: Duration::from_secs(60),
+        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
     let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
@@ -136,44 +135,19 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
 async fn a_create_whose_caller_stopped_waiting_is_not_written() {
     let (_directory, path) = database();
     let options = SqliteOptions {
-        busy_timeout: Duration::from_secs(60),
+        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(
-        SqliteStore::open_with(&path, options.clone())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
     let other = hold_write_lock(&path);
 
-    let left = key("tenant", "user", "left");
-    let built = Arc::new(AtomicBool::new(false));
-    let caller = {
-        let (store, left, built) = (Arc::clone(&store), left.clone(), Arc::clone(&built));
-        tokio::spawn(async move {
-            store
-                .create_or_get(&left, &|| {
-                    built.store(true, Ordering::SeqCst);
-                    sample_meeting(&left, 1)
-                })
-                .await
-        })
-    };
-    let waiting = Instant::now();
-    while !built.load(Ordering::SeqCst) {
-        assert!(
-            waiting.elapsed() < options.busy_timeout,
-            "the create was never queued"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let [caller] = queue_creates(&store, [("left".to_owned(), 1)])
+        .await
+        .try_into()
+        .expect("one create");
     caller.abort();
     assert!(caller.await.unwrap_err().is_cancelled());
-    let marker = key("tenant", "user", "marker");
-    store
-        .create_or_get_until(&marker, &|| sample_meeting(&marker, 2), Instant::now())
-        .await
-        .expect_err("its deadline had passed");
+    writer_looked_again(&store).await;
     other.execute_batch("COMMIT").unwrap();
 
     let after = key("tenant", "user", "after");
@@ -182,6 +156,7 @@ async fn a_create_whose_caller_stopped_waiting_is_not_written() {
         .await
         .unwrap();
     assert!(created.is_created());
+    let left = key("tenant", "user", "left");
     assert_eq!(store.get_by_key(&left).await.unwrap(), None);
     assert_eq!(
         store.committed_transactions(),
@@ -201,39 +176,12 @@ async fn a_group_commit_holds_at_most_max_batch_writes() {
     let (_directory, path) = database();
     let options = SqliteOptions {
         max_batch: 2,
-        busy_timeout: Duration::from_secs(60),
+        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(
-        SqliteStore::open_with(&path, options.clone())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
     let other = hold_write_lock(&path);
-    let callers = 3;
-    let built = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..callers)
-        .map(|n| {
-            let (store, built) = (Arc::clone(&store), Arc::clone(&built));
-            tokio::spawn(async move {
-                let k = key("tenant", "user", &format!("batched-{n}"));
-                store
-                    .create_or_get(&k, &|| {
-                        built.fetch_add(1, Ordering::SeqCst);
-                        sample_meeting(&k, n as u64)
-                    })
-                    .await
-            })
-        })
-        .collect();
-    let waiting = Instant::now();
-    while built.load(Ordering::SeqCst) < callers {
-        assert!(
-            waiting.elapsed() < options.busy_timeout,
-            "the creates were never all queued"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let tasks = queue_creates(&store, (0..3).map(|n| (format!("batched-{n}"), n))).await;
     // Time for the writer to take every queued create it may into its batch
     // (only how likely a batch too big is seen depends on it).
     tokio::time::sleep(4 * WRITER_LOOKS_AGAIN).await;

@@ -6,10 +6,9 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::MeetingStore;
 use meeting_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{bytes, database};
+use support::{bytes, database, hold_write_lock, queue_creates, writer_looked_again};
 
 #[tokio::test]
 async fn a_created_meeting_is_there_unchanged_after_a_reopen() {
@@ -279,7 +278,7 @@ async fn concurrent_creates_share_commits() {
     let (_directory, path) = database();
     let options = SqliteOptions {
         // The writer waits for the lock held below, however slow the machine.
-        busy_timeout: Duration::from_secs(60),
+        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
     let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
@@ -287,42 +286,12 @@ async fn concurrent_creates_share_commits() {
     // a slow commit (fsync) would: the callers arrive while the writer is busy,
     // whatever the scheduler does. Left to timing alone, callers that happened to
     // arrive one by one on a fast disk could each get a commit of their own.
-    let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = hold_write_lock(&path);
     let callers = 64;
-    let barrier = Arc::new(tokio::sync::Barrier::new(callers));
-    let built = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..callers)
-        .map(|n| {
-            let store = Arc::clone(&store);
-            let barrier = Arc::clone(&barrier);
-            let built = Arc::clone(&built);
-            tokio::spawn(async move {
-                let key = key("tenant", "user", &format!("group-{n}"));
-                barrier.wait().await;
-                store
-                    .create_or_get(&key, &|| {
-                        // A create builds its meeting just before it queues it, with no await between.
-                        built.fetch_add(1, Ordering::SeqCst);
-                        sample_meeting(&key, n as u64)
-                    })
-                    .await
-                    .unwrap()
-                    .is_created()
-            })
-        })
-        .collect();
-    let waiting = Instant::now();
-    while built.load(Ordering::SeqCst) < callers {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(60),
-            "the callers never all reached the writer"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let tasks = queue_creates(&store, (0..callers).map(|n| (format!("group-{n}"), n))).await;
     other.execute_batch("COMMIT").unwrap();
     for task in tasks {
-        assert!(task.await.unwrap());
+        assert!(task.await.unwrap().unwrap().is_created());
     }
     let commits = store.committed_transactions();
     assert!(
@@ -387,14 +356,10 @@ async fn a_conflicting_create_fails_alone_in_its_group_commit() {
     let (_directory, path) = database();
     let options = SqliteOptions {
         // The writer waits for the lock held below, however slow the machine.
-        busy_timeout: Duration::from_secs(60),
+        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(
-        SqliteStore::open_with(&path, options.clone())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
     let taken = key("tenant", "user", "taken");
     store
         .create_or_get(&taken, &|| sample_meeting(&taken, 0))
@@ -402,43 +367,16 @@ async fn a_conflicting_create_fails_alone_in_its_group_commit() {
         .unwrap();
     assert_eq!(store.committed_transactions(), 1);
 
-    let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = hold_write_lock(&path);
     let callers = 32u64;
-    let built = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (1..=callers)
-        .map(|n| {
-            let (store, built) = (Arc::clone(&store), Arc::clone(&built));
-            tokio::spawn(async move {
-                let key = key("tenant", "user", &format!("batched-{n}"));
-                // The last caller reuses the taken meeting's id under its own key.
-                let seed = if n == callers { 0 } else { n };
-                store
-                    .create_or_get(&key, &|| {
-                        built.fetch_add(1, Ordering::SeqCst);
-                        sample_meeting(&key, seed)
-                    })
-                    .await
-            })
-        })
-        .collect();
-    let waiting = Instant::now();
-    while built.load(Ordering::SeqCst) < callers as usize {
-        assert!(
-            waiting.elapsed() < options.busy_timeout,
-            "the callers never all queued their creates"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let marker = key("tenant", "user", "marker");
-    let expired = store
-        .create_or_get_until(&marker, &|| sample_meeting(&marker, 1_000), Instant::now())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(expired, meeting_core::StoreError::Unavailable { .. }),
-        "{expired}"
-    );
+    // The last caller reuses the taken meeting's id under its own key.
+    let seed = |n| if n == callers { 0 } else { n };
+    let tasks = queue_creates(
+        &store,
+        (1..=callers).map(|n| (format!("batched-{n}"), seed(n))),
+    )
+    .await;
+    writer_looked_again(&store).await;
     assert_eq!(
         store.committed_transactions(),
         1,
@@ -473,7 +411,13 @@ async fn a_conflicting_create_fails_alone_in_its_group_commit() {
     }
     let conflicting_key = key("tenant", "user", &format!("batched-{callers}"));
     assert_eq!(store.get_by_key(&conflicting_key).await.unwrap(), None);
-    assert_eq!(store.get_by_key(&marker).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_by_key(&key("tenant", "user", "marker"))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         *store
             .get_by_key(&taken)

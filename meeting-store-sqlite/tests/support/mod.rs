@@ -149,3 +149,72 @@ pub fn hold_write_lock(path: &Path) -> rusqlite::Connection {
         .expect("the write lock is free");
     other
 }
+
+/// How long a test waits for its creates to reach the writer, however slow the machine.
+pub const QUEUEING_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Spawns, on this runtime, a create on `store` for each `(name, seed)` of
+/// the meeting `sample_meeting(key("tenant", "user", name), seed)`, all
+/// released together, and returns once every meeting is built. A create
+/// builds its meeting just before it queues it for the writer, with no await
+/// between, so by then every create is queued (on a current-thread runtime,
+/// at once; on others, a few instructions later).
+pub async fn queue_creates(
+    store: &std::sync::Arc<meeting_store_sqlite::SqliteStore>,
+    creates: impl IntoIterator<Item = (String, u64)>,
+) -> Vec<tokio::task::JoinHandle<Result<meeting_core::Outcome, meeting_core::StoreError>>> {
+    use meeting_core::conformance::{key, sample_meeting};
+    use meeting_core::MeetingStore;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let creates: Vec<(String, u64)> = creates.into_iter().collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(creates.len()));
+    let built = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = creates
+        .into_iter()
+        .map(|(name, seed)| {
+            let (store, barrier, built) =
+                (Arc::clone(store), Arc::clone(&barrier), Arc::clone(&built));
+            tokio::spawn(async move {
+                let key = key("tenant", "user", &name);
+                barrier.wait().await;
+                store
+                    .create_or_get(&key, &|| {
+                        built.fetch_add(1, Ordering::SeqCst);
+                        sample_meeting(&key, seed)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let waiting = std::time::Instant::now();
+    while built.load(Ordering::SeqCst) < tasks.len() {
+        assert!(
+            waiting.elapsed() < QUEUEING_LIMIT,
+            "the creates were never all queued"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    tasks
+}
+
+/// Queues a create whose deadline has already passed and awaits its refusal:
+/// the writer answers it only when it looks at its batch again, so by then it
+/// has seen every create queued before it (taken it in, or dropped it if its
+/// caller left).
+pub async fn writer_looked_again(store: &meeting_store_sqlite::SqliteStore) {
+    use meeting_core::conformance::{key, sample_meeting};
+    let marker = key("tenant", "user", "marker");
+    let expired = store
+        .create_or_get_until(
+            &marker,
+            &|| sample_meeting(&marker, 1_000),
+            std::time::Instant::now(),
+        )
+        .await
+        .expect_err("its deadline had passed");
+    assert!(
+        matches!(expired, meeting_core::StoreError::Unavailable { .. }),
+        "{expired}"
+    );
+}
