@@ -295,7 +295,7 @@ async fn concurrent_creates_share_commits() {
     }
     let commits = store.committed_transactions();
     assert!(
-        commits <= callers as u64 / 2,
+        commits <= callers / 2,
         "{callers} concurrent creates took {commits} commits"
     );
 }
