@@ -237,3 +237,80 @@ async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
     // With every answer delivered, deleting it again is an honest not-found.
     assert!(!store.delete(&id).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
+async fn a_create_whose_answer_is_lost_still_reports_the_meeting_created() {
+    let (store, relay, _server) = relayed(PostgresOptions {
+        pool_size: 1,
+        ..PostgresOptions::default()
+    })
+    .await;
+    let k = key("t", "u", "created-in-the-dark");
+    relay.lose_next_answer_to("INSERT");
+    let outcome = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        relay.answers_lost(),
+        1,
+        "the server ran the INSERT; its answer was lost"
+    );
+    assert!(
+        outcome.is_created(),
+        "the lost attempt stored this call's meeting: the retry must not call it existing"
+    );
+    assert_eq!(*outcome.meeting(), sample_meeting(&k, 1));
+    let again = store
+        .create_or_get(&k, &|| sample_meeting(&k, 2))
+        .await
+        .unwrap();
+    assert!(!again.is_created());
+    assert_eq!(again.meeting().id, outcome.meeting().id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
+async fn an_update_whose_answer_is_lost_is_applied_once_and_reported_stored() {
+    let (store, relay, _server) = relayed(PostgresOptions {
+        pool_size: 1,
+        ..PostgresOptions::default()
+    })
+    .await;
+    let k = key("t", "u", "updated-in-the-dark");
+    let id = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap()
+        .meeting()
+        .id
+        .clone();
+    // Not idempotent: applied twice, it would add two marks.
+    let add_a_mark = |stored: &meeting_core::OnlineMeeting| {
+        let mut changed = stored.clone();
+        changed.subject = Some(format!("{}!", stored.subject.as_deref().unwrap_or("")));
+        Ok(changed)
+    };
+    let subject = sample_meeting(&k, 1).subject.unwrap_or_default();
+
+    relay.lose_next_answer_to("UPDATE");
+    let updated = store.update(&id, &add_a_mark).await.unwrap();
+    assert_eq!(
+        relay.answers_lost(),
+        1,
+        "the server ran the UPDATE; its answer was lost"
+    );
+    let meeting_core::Updated::Stored(stored) = updated else {
+        panic!("expected Stored, got {updated:?}");
+    };
+    assert_eq!(stored.subject, Some(format!("{subject}!")));
+    let read = store.get(&id).await.unwrap().expect("still stored");
+    assert_eq!(read.subject, Some(format!("{subject}!")), "applied once");
+}
