@@ -56,7 +56,6 @@ async fn create_meeting_a_concurrent_commit(
     seed: u64,
 ) -> Result<Outcome, StoreError> {
     let other = connect(url).await;
-    let watcher = connect(url).await;
     let theirs = sample_meeting(key, seed);
     other.batch_execute("BEGIN").await.unwrap();
     other
@@ -76,12 +75,6 @@ async fn create_meeting_a_concurrent_commit(
         )
         .await
         .unwrap();
-    let other_pid: i32 = other
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
-
     let create = tokio::spawn({
         let (store, key) = (Arc::clone(store), key.clone());
         async move {
@@ -91,6 +84,25 @@ async fn create_meeting_a_concurrent_commit(
         }
     });
     // The store's insert is the only statement that can wait for `other`.
+    wait_until_blocked_by(&other, url, store, &create).await;
+    other.batch_execute("COMMIT").await.unwrap();
+    create.await.unwrap()
+}
+
+/// Waits until a statement of the store, run by `task`, waits for the open
+/// transaction of `other` (seen in `pg_blocking_pids`, not guessed by a sleep).
+async fn wait_until_blocked_by<T>(
+    other: &tokio_postgres::Client,
+    url: &str,
+    store: &PostgresStore,
+    task: &tokio::task::JoinHandle<T>,
+) {
+    let watcher = connect(url).await;
+    let other_pid: i32 = other
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     let call_timeout = store.options().call_timeout;
     let waiting = Instant::now();
     loop {
@@ -103,16 +115,14 @@ async fn create_meeting_a_concurrent_commit(
             .unwrap()
             .get(0);
         if blocked > 0 {
-            break;
+            return;
         }
         assert!(
-            waiting.elapsed() < call_timeout && !create.is_finished(),
-            "the store's insert never waited for the other transaction"
+            waiting.elapsed() < call_timeout && !task.is_finished(),
+            "the store's statement never waited for the other transaction"
         );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    other.batch_execute("COMMIT").await.unwrap();
-    create.await.unwrap()
 }
 
 /// Whether `error`'s causes hold PostgreSQL's serialization failure.
@@ -168,4 +178,44 @@ async fn a_create_that_fails_to_serialize_is_retried_and_finds_the_one_meeting_s
     );
     // One meeting per key: the two other transactions', nothing of the store's.
     assert_eq!(retried.count().await.unwrap(), 2);
+}
+
+/// Under SERIALIZABLE, a delete that waits for another transaction deleting
+/// the same meeting fails to serialize once that one commits, and its retry
+/// finds nothing: the store answers not found. The failed attempt was answered
+/// by the server (it did not run), so it cannot have deleted the meeting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
+async fn a_delete_that_fails_to_serialize_behind_another_delete_answers_not_found() {
+    let url = postgres::fresh_database().await;
+    let store = store(&url, 3).await;
+    let k = key("tenant", "user", "deleted-twice");
+    let id = store
+        .create_or_get(&k, &|| sample_meeting(&k, 1))
+        .await
+        .unwrap()
+        .meeting()
+        .id
+        .clone();
+    let other = connect(&url).await;
+    other.batch_execute("BEGIN").await.unwrap();
+    let deleted = other
+        .execute("DELETE FROM online_meetings WHERE id = $1", &[&id.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+
+    let delete = tokio::spawn({
+        let (store, id) = (Arc::clone(&store), id.clone());
+        async move { store.delete(&id).await }
+    });
+    wait_until_blocked_by(&other, &url, &store, &delete).await;
+    other.batch_execute("COMMIT").await.unwrap();
+    assert!(
+        !delete.await.unwrap().unwrap(),
+        "the other transaction deleted the meeting, not this call"
+    );
 }
