@@ -540,14 +540,19 @@ fn taken(error: tokio_postgres::Error, id: &MeetingId) -> Error {
 fn retry_delay(error: &Error, tries: u32, max_retries: u32) -> Option<Duration> {
     match error.class() {
         Class::Serialization if tries <= max_retries => {
-            let ceiling_micros = 500u64 << tries.min(7);
-            Some(Duration::from_micros(jitter(ceiling_micros)))
+            Some(Duration::from_micros(jitter(backoff_ceiling_micros(tries))))
         }
         Class::Unavailable if tries == 1 && !matches!(error, Error::PoolTimeout(_)) => {
             Some(Duration::ZERO)
         }
         _ => None,
     }
+}
+
+/// The longest wait, in microseconds, after serialization failure `tries`:
+/// 1 ms after the first, doubling up to 64 ms from the seventh on.
+fn backoff_ceiling_micros(tries: u32) -> u64 {
+    500 << tries.min(7)
 }
 
 /// A random number in `0..=ceiling`, from the standard library's randomly keyed hasher.
@@ -748,6 +753,22 @@ impl MeetingStore for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backoff_ceiling_doubles_from_1_ms_to_64_ms() {
+        let ceilings: Vec<u64> = (1..=8).map(backoff_ceiling_micros).collect();
+        assert_eq!(
+            ceilings,
+            [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 64_000]
+        );
+    }
+
+    #[test]
+    fn jitter_reaches_both_ends_of_its_range() {
+        assert_eq!(jitter(0), 0);
+        let draws: std::collections::BTreeSet<u64> = (0..64).map(|_| jitter(1)).collect();
+        assert_eq!(draws, [0, 1].into(), "64 draws of 0..=1");
+    }
 
     #[test]
     fn jitter_stays_within_its_ceiling_and_varies() {
