@@ -3,7 +3,7 @@
 //! `MEETING_PG_URL` is set), since the relay needs the server's TCP address.
 
 use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::{MeetingStore, StoreError};
+use meeting_core::{MeetingId, MeetingKey, MeetingStore, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use meeting_tests::postgres::{self, Cluster, ClusterOptions, Relay, Server};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +45,24 @@ async fn relayed_with_direct_url(
     .await
     .expect("the store connects through the relay");
     (store, relay, server, url)
+}
+
+/// A store with one connection, through a relay, and the URL of its database past the relay.
+async fn one_connection_relayed() -> (PostgresStore, Relay, Server, String) {
+    relayed_with_direct_url(PostgresOptions {
+        pool_size: 1,
+        ..PostgresOptions::default()
+    })
+    .await
+}
+
+/// Creates the sample meeting (seed 1) of `k`; returns its id.
+async fn created(store: &PostgresStore, k: &MeetingKey) -> MeetingId {
+    let outcome = store
+        .create_or_get(k, &|| sample_meeting(k, 1))
+        .await
+        .unwrap();
+    outcome.meeting().id.clone()
 }
 
 /// Round trips of `calls` runs of `operation`, after one run to prepare its statements.
@@ -123,13 +141,7 @@ async fn a_create_is_a_select_then_an_insert() {
 async fn lookups_and_deletes_are_one_round_trip_each() {
     let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
     let k = key("t", "u", "looked-up");
-    let id = store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap()
-        .meeting()
-        .id
-        .clone();
+    let id = created(&store, &k).await;
     let by_key = round_trips_per_call(&relay, 10, |_| async {
         assert!(store.get_by_key(&k).await.unwrap().is_some());
     })
@@ -158,10 +170,7 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
     })
     .await;
     let k = key("t", "u", "silence");
-    store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap();
+    created(&store, &k).await;
 
     relay.hold_answers(true);
     let start = Instant::now();
@@ -196,19 +205,9 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
     ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
 )]
 async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
-    let (store, relay, _server, direct) = relayed_with_direct_url(PostgresOptions {
-        pool_size: 1,
-        ..PostgresOptions::default()
-    })
-    .await;
+    let (store, relay, _server, direct) = one_connection_relayed().await;
     let k = key("t", "u", "deleted-in-the-dark");
-    let id = store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap()
-        .meeting()
-        .id
-        .clone();
+    let id = created(&store, &k).await;
 
     relay.lose_next_answer_to("DELETE");
     let deleted = store.delete(&id).await.unwrap();
@@ -244,11 +243,7 @@ async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
     ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
 )]
 async fn a_create_whose_answer_is_lost_still_reports_the_meeting_created() {
-    let (store, relay, _server) = relayed(PostgresOptions {
-        pool_size: 1,
-        ..PostgresOptions::default()
-    })
-    .await;
+    let (store, relay, _server, _) = one_connection_relayed().await;
     let k = key("t", "u", "created-in-the-dark");
     relay.lose_next_answer_to("INSERT");
     let outcome = store
@@ -279,19 +274,9 @@ async fn a_create_whose_answer_is_lost_still_reports_the_meeting_created() {
     ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
 )]
 async fn an_update_whose_answer_is_lost_is_applied_once_and_reported_stored() {
-    let (store, relay, _server) = relayed(PostgresOptions {
-        pool_size: 1,
-        ..PostgresOptions::default()
-    })
-    .await;
+    let (store, relay, _server, _) = one_connection_relayed().await;
     let k = key("t", "u", "updated-in-the-dark");
-    let id = store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap()
-        .meeting()
-        .id
-        .clone();
+    let id = created(&store, &k).await;
     // Not idempotent: applied twice, it would add two marks.
     let add_a_mark = |stored: &meeting_core::OnlineMeeting| {
         let mut changed = stored.clone();
