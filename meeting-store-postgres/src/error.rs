@@ -208,11 +208,8 @@ pub(crate) fn classify(error: &tokio_postgres::Error) -> Class {
     if let Some(class) = classify_tls(error) {
         return class;
     }
+    // A connect that timed out carries an I/O error too (`TimedOut`).
     if error.is_closed() || has_io_source(error) {
-        return Class::Unavailable;
-    }
-    // The connect timeout is the one transport failure that carries no source.
-    if error.to_string() == "timeout waiting for server" {
         return Class::Unavailable;
     }
     Class::Internal

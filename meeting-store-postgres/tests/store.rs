@@ -196,6 +196,44 @@ async fn an_unreachable_server_is_unavailable() {
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error}");
 }
 
+/// A server that never completes the connect (its accept queue is full, so
+/// the kernel drops the handshake): the driver gives up at the URL's
+/// `connect_timeout` (1 s, before the pool's own wait, which says only that it
+/// timed out), and the store answers unavailable (the server may answer
+/// later), with the driver's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_that_times_out_is_unavailable() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let listener = socket.listen(1).unwrap();
+    // Connections nobody accepts, until one no longer completes.
+    let mut queued = Vec::new();
+    loop {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        match tokio::time::timeout(std::time::Duration::from_millis(200), connect).await {
+            Ok(Ok(connection)) => queued.push(connection),
+            _ => break,
+        }
+        assert!(queued.len() < 64, "the accept queue never filled");
+    }
+    let options = PostgresOptions {
+        connect_timeout: std::time::Duration::from_secs(30),
+        call_timeout: std::time::Duration::from_secs(60),
+        ..PostgresOptions::default()
+    };
+    let error = PostgresStore::connect_with(
+        &format!("postgres://nobody@127.0.0.1:{port}/none?sslmode=disable&connect_timeout=1"),
+        options,
+    )
+    .await
+    .unwrap_err();
+    drop((listener, queued));
+    let text = meeting_core::error_chain(&error);
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{text}");
+    assert!(text.contains("connection timed out"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
     let cases = [
