@@ -188,6 +188,19 @@ fn decode(value: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Each level's SQL name is the one `SHOW transaction_isolation` reports,
+    /// and parses back to the level.
+    #[test]
+    fn each_isolation_level_has_its_sql_name() {
+        for (level, sql) in [
+            (Isolation::ReadCommitted, "read committed"),
+            (Isolation::Serializable, "serializable"),
+        ] {
+            assert_eq!(level.as_sql(), sql);
+            assert_eq!(sql.parse::<Isolation>().unwrap(), level);
+        }
+    }
+
     #[test]
     fn url_parameters_of_the_store_are_taken_and_the_rest_kept() {
         let mut options = PostgresOptions::default();

@@ -234,6 +234,34 @@ async fn a_connect_that_times_out_is_unavailable() {
     assert!(text.contains("connection timed out"), "{text}");
 }
 
+/// A server that breaks the protocol (it answers the startup message with
+/// ReadyForQuery, skipping authentication) is no transport failure to wait
+/// out: the driver's "unexpected message" is an internal failure, not an
+/// unavailable server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_breaks_the_protocol_is_not_reported_unavailable() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut connection, _)) = listener.accept().await {
+            // 'Z', a length of 5 that counts itself, and 'I' (idle).
+            let _ = connection.write_all(b"Z\x00\x00\x00\x05I").await;
+            held.push(connection);
+        }
+    });
+    let error = PostgresStore::connect(&format!(
+        "postgres://nobody@127.0.0.1:{port}/none?sslmode=disable"
+    ))
+    .await
+    .unwrap_err();
+    server.abort();
+    let text = meeting_core::error_chain(&error);
+    assert!(matches!(error, StoreError::Internal { .. }), "{text}");
+    assert!(text.contains("unexpected message from server"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_configuration_is_incompatible_and_says_what_to_change() {
     let cases = [

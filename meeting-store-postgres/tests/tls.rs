@@ -253,3 +253,26 @@ async fn sslrootcert_system_with_a_weak_sslmode_is_refused_before_connecting() {
         );
     }
 }
+
+/// A host name that is no DNS name (TLS cannot check a certificate against
+/// it), reached through `hostaddr`: refused as the configuration's fault,
+/// not as a server that may come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
+async fn a_host_name_tls_cannot_check_is_refused_as_incompatible() {
+    let url = url(&format!(
+        "sslmode=verify-ca&sslrootcert={}&hostaddr=127.0.0.1",
+        ca()
+    ))
+    .await
+    .replace("@127.0.0.1:", "@not..a..name:");
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::Incompatible { .. }),
+        "{}",
+        chain(&error)
+    );
+}
