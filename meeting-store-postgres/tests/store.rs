@@ -104,6 +104,43 @@ async fn instances_starting_together_migrate_once() {
     assert_eq!(versions, each_once, "each version is recorded once");
 }
 
+/// A database holding another application's table of the store's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL: install postgresql-15 or set MEETING_PG_URL"
+)]
+async fn a_foreign_table_of_the_stores_name_is_refused_and_left_untouched() {
+    let url = postgres::fresh_database().await;
+    let client = admin(&url).await;
+    client
+        .batch_execute(
+            "CREATE TABLE online_meetings (invoice BIGINT); INSERT INTO online_meetings VALUES (7)",
+        )
+        .await
+        .unwrap();
+    // Each attempt fails as one that lost a race to another instance would, so
+    // the migration retries it, a bounded number of times.
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    let message = chain(&error);
+    assert!(
+        matches!(error, StoreError::Incompatible { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("\"online_meetings\" already exists"),
+        "{message}"
+    );
+    let invoices: Vec<i64> = client
+        .query("SELECT invoice FROM online_meetings", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(invoices, [7]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     no_postgres,
