@@ -276,3 +276,40 @@ async fn a_host_name_tls_cannot_check_is_refused_as_incompatible() {
         chain(&error)
     );
 }
+
+/// The sslmode of a key=value connection string, which the driver parses:
+/// `disable` stays in plain text, `require` without a root file checks the
+/// certificate against the platform's roots (and so refuses the test's CA),
+/// as the URL forms do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_binaries,
+    ignore = "no PostgreSQL server binaries (the test starts its own cluster): install postgresql-15 or set MEETING_PG_BIN"
+)]
+async fn a_key_value_connection_strings_sslmode_is_honoured() {
+    let url = postgres::fresh_database_on(server()).await;
+    let database = url.rsplit('/').next().expect("a database name");
+    let port = server().cluster().expect("a local cluster").port();
+    let settings = |sslmode: &str, application: &str| {
+        format!(
+            "host=127.0.0.1 port={port} user=postgres dbname={database} sslmode={sslmode} application_name={application}"
+        )
+    };
+    let store = PostgresStore::connect(&settings("disable", "kv_disable"))
+        .await
+        .unwrap();
+    round_trip(&store, "a").await;
+    assert!(sessions_encrypted("kv_disable")
+        .await
+        .iter()
+        .all(|&ssl| !ssl));
+
+    let error = PostgresStore::connect(&settings("require", "kv_require"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Incompatible { .. }),
+        "{}",
+        chain(&error)
+    );
+}
