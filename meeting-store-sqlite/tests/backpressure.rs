@@ -8,7 +8,7 @@ use meeting_core::{MeetingStore, StoreError};
 use meeting_store_sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{database, hold_write_lock, queue_creates, writer_looked_again};
+use support::{database, hold_write_lock, patient_store, queue_creates, writer_looked_again};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_group_commit_kept_waiting_fails_only_the_callers_whose_own_deadline_passed() {
@@ -77,10 +77,9 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
     let options = SqliteOptions {
         max_batch: 1,
         write_queue: 1,
-        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let store = patient_store(&path, options).await;
     let other = hold_write_lock(&path);
 
     // Three writes while the lock is held: one more than the writer can hold.
@@ -134,11 +133,7 @@ async fn writes_beyond_the_queue_bound_are_refused_at_once_as_unavailable() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_create_whose_caller_stopped_waiting_is_not_written() {
     let (_directory, path) = database();
-    let options = SqliteOptions {
-        busy_timeout: support::QUEUEING_LIMIT,
-        ..SqliteOptions::default()
-    };
-    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let store = patient_store(&path, SqliteOptions::default()).await;
     let other = hold_write_lock(&path);
 
     let [caller] = queue_creates(&store, [("left".to_owned(), 1)])
@@ -176,10 +171,9 @@ async fn a_group_commit_holds_at_most_max_batch_writes() {
     let (_directory, path) = database();
     let options = SqliteOptions {
         max_batch: 2,
-        busy_timeout: support::QUEUEING_LIMIT,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let store = patient_store(&path, options).await;
     let other = hold_write_lock(&path);
     let tasks = queue_creates(&store, (0..3).map(|n| (format!("batched-{n}"), n))).await;
     // Time for the writer to take every queued create it may into its batch

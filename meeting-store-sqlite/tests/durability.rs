@@ -6,9 +6,10 @@ use meeting_core::conformance::{key, sample_meeting};
 use meeting_core::MeetingStore;
 use meeting_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use rusqlite::Connection;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{bytes, database, hold_write_lock, queue_creates, writer_looked_again};
+use support::{
+    bytes, database, hold_write_lock, patient_store, queue_creates, writer_looked_again,
+};
 
 #[tokio::test]
 async fn a_created_meeting_is_there_unchanged_after_a_reopen() {
@@ -276,12 +277,7 @@ async fn the_join_meeting_id_is_unique_where_present_in_the_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_share_commits() {
     let (_directory, path) = database();
-    let options = SqliteOptions {
-        // The writer waits for the lock held below, however slow the machine.
-        busy_timeout: support::QUEUEING_LIMIT,
-        ..SqliteOptions::default()
-    };
-    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let store = patient_store(&path, SqliteOptions::default()).await;
     // Another writer holds the lock until every caller has queued its create, as
     // a slow commit (fsync) would: the callers arrive while the writer is busy,
     // whatever the scheduler does. Left to timing alone, callers that happened to
@@ -354,12 +350,7 @@ async fn a_write_lock_held_past_the_busy_timeout_is_unavailable_while_hits_still
 #[tokio::test(flavor = "current_thread")]
 async fn a_conflicting_create_fails_alone_in_its_group_commit() {
     let (_directory, path) = database();
-    let options = SqliteOptions {
-        // The writer waits for the lock held below, however slow the machine.
-        busy_timeout: support::QUEUEING_LIMIT,
-        ..SqliteOptions::default()
-    };
-    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let store = patient_store(&path, SqliteOptions::default()).await;
     let taken = key("tenant", "user", "taken");
     store
         .create_or_get(&taken, &|| sample_meeting(&taken, 0))

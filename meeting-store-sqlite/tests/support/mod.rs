@@ -153,6 +153,20 @@ pub fn hold_write_lock(path: &Path) -> rusqlite::Connection {
 /// How long a test waits for its creates to reach the writer, however slow the machine.
 pub const QUEUEING_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A store at `path` whose writes wait for the write lock (which the test
+/// holds) up to [`QUEUEING_LIMIT`], however slow the machine.
+pub async fn patient_store(
+    path: &Path,
+    options: meeting_store_sqlite::SqliteOptions,
+) -> std::sync::Arc<meeting_store_sqlite::SqliteStore> {
+    let options = meeting_store_sqlite::SqliteOptions {
+        busy_timeout: QUEUEING_LIMIT,
+        ..options
+    };
+    let store = meeting_store_sqlite::SqliteStore::open_with(path, options).await;
+    std::sync::Arc::new(store.expect("the store opens"))
+}
+
 /// Spawns, on this runtime, a create on `store` for each `(name, seed)` of
 /// the meeting `sample_meeting(key("tenant", "user", name), seed)`, all
 /// released together, and returns once every meeting is built. A create
