@@ -244,7 +244,9 @@ impl Builder {
     }
 }
 
-async fn create(store: &dyn MeetingStore, key: &MeetingKey, n: u64) -> Outcome {
+/// Creates [`sample_meeting`]`(key, n)` under `key` (or finds what is stored
+/// there); panics if the store fails.
+pub async fn create(store: &dyn MeetingStore, key: &MeetingKey, n: u64) -> Outcome {
     store
         .create_or_get(key, &|| sample_meeting(key, n))
         .await

@@ -12,7 +12,7 @@
 
 use meeting_tests::postgres;
 
-use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::conformance::{create, key, sample_meeting};
 use meeting_core::{join_web_url_key, MeetingKey, MeetingStore, Outcome, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::sync::Arc;
@@ -193,13 +193,7 @@ async fn a_delete_that_fails_to_serialize_behind_another_delete_answers_not_foun
     let url = postgres::fresh_database().await;
     let store = store(&url, 3).await;
     let k = key("tenant", "user", "deleted-twice");
-    let id = store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap()
-        .meeting()
-        .id
-        .clone();
+    let id = create(&*store, &k, 1).await.meeting().id.clone();
     let other = connect(&url).await;
     other.batch_execute("BEGIN").await.unwrap();
     let deleted = other

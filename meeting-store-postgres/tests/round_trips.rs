@@ -2,8 +2,8 @@
 //! answering does, through a relay between the store and the server. This binary starts its own cluster (even when
 //! `MEETING_PG_URL` is set), since the relay needs the server's TCP address.
 
-use meeting_core::conformance::{key, sample_meeting};
-use meeting_core::{MeetingId, MeetingKey, MeetingStore, StoreError};
+use meeting_core::conformance::{create, key, sample_meeting};
+use meeting_core::{MeetingStore, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use meeting_tests::postgres::{self, Cluster, ClusterOptions, Relay, Server};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,15 +54,6 @@ async fn one_connection_relayed() -> (PostgresStore, Relay, Server, String) {
         ..PostgresOptions::default()
     })
     .await
-}
-
-/// Creates the sample meeting (seed 1) of `k`; returns its id.
-async fn created(store: &PostgresStore, k: &MeetingKey) -> MeetingId {
-    let outcome = store
-        .create_or_get(k, &|| sample_meeting(k, 1))
-        .await
-        .unwrap();
-    outcome.meeting().id.clone()
 }
 
 /// Round trips of `calls` runs of `operation`, after one run to prepare its statements.
@@ -141,7 +132,7 @@ async fn a_create_is_a_select_then_an_insert() {
 async fn lookups_and_deletes_are_one_round_trip_each() {
     let (store, relay, _server) = counted(Isolation::ReadCommitted).await;
     let k = key("t", "u", "looked-up");
-    let id = created(&store, &k).await;
+    let id = create(&store, &k, 1).await.meeting().id.clone();
     let by_key = round_trips_per_call(&relay, 10, |_| async {
         assert!(store.get_by_key(&k).await.unwrap().is_some());
     })
@@ -170,7 +161,7 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
     })
     .await;
     let k = key("t", "u", "silence");
-    created(&store, &k).await;
+    create(&store, &k, 1).await;
 
     relay.hold_answers(true);
     let start = Instant::now();
@@ -207,7 +198,7 @@ async fn a_server_that_stops_answering_is_unavailable_after_the_call_timeout() {
 async fn a_delete_whose_answer_is_lost_still_reports_the_meeting_deleted() {
     let (store, relay, _server, direct) = one_connection_relayed().await;
     let k = key("t", "u", "deleted-in-the-dark");
-    let id = created(&store, &k).await;
+    let id = create(&store, &k, 1).await.meeting().id.clone();
 
     relay.lose_next_answer_to("DELETE");
     let deleted = store.delete(&id).await.unwrap();
@@ -276,7 +267,7 @@ async fn a_create_whose_answer_is_lost_still_reports_the_meeting_created() {
 async fn an_update_whose_answer_is_lost_is_applied_once_and_reported_stored() {
     let (store, relay, _server, _) = one_connection_relayed().await;
     let k = key("t", "u", "updated-in-the-dark");
-    let id = created(&store, &k).await;
+    let id = create(&store, &k, 1).await.meeting().id.clone();
     // Not idempotent: applied twice, it would add two marks.
     let add_a_mark = |stored: &meeting_core::OnlineMeeting| {
         let mut changed = stored.clone();

@@ -3,7 +3,7 @@
 use meeting_tests::errors::{assert_each_layer_says_only_its_own, chain};
 use meeting_tests::postgres;
 
-use meeting_core::conformance::{key, sample_meeting};
+use meeting_core::conformance::{create, key, sample_meeting};
 use meeting_core::{MeetingStore, StoreError};
 use meeting_store_postgres::{Isolation, PostgresOptions, PostgresStore};
 use std::sync::Arc;
@@ -330,13 +330,7 @@ async fn unreadable_stored_json_is_corrupt_and_names_the_meeting() {
     let url = postgres::fresh_database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
     let k = key("t", "u", "damaged");
-    let id = store
-        .create_or_get(&k, &|| sample_meeting(&k, 1))
-        .await
-        .unwrap()
-        .meeting()
-        .id
-        .clone();
+    let id = create(&store, &k, 1).await.meeting().id.clone();
     admin(&url)
         .await
         .execute("UPDATE online_meetings SET meeting = '{\"id\": 7'", &[])
