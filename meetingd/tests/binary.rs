@@ -7,7 +7,7 @@ use meeting_tests::http::keys::{jwks, rs256_fresh};
 use meeting_tests::http::{JwksServer, Reply};
 use meeting_tests::seed::{ORGANIZER as USER, REQUEST as SEED_REQUEST, TENANT};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -450,6 +450,26 @@ async fn a_refused_token_never_reaches_the_log_but_its_401_does() {
     }
 }
 
+/// Reads `child`'s stderr line by line until a line `stops` (or the stream
+/// ends); returns everything read, and the line that stopped it.
+fn stderr_until(
+    child: &mut Child,
+    mut stops: impl FnMut(&str) -> bool,
+) -> (String, Option<String>) {
+    let mut said = String::new();
+    for line in BufReader::new(child.stderr.take().expect("stderr is piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        said.push_str(&line);
+        said.push('\n');
+        if stops(&line) {
+            return (said, Some(line));
+        }
+    }
+    (said, None)
+}
+
 /// Runs `meetingd serve` on a loopback port with `args` and `env`, expecting it
 /// to refuse to start; returns its stderr. Fails at once if it starts listening.
 fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
@@ -469,18 +489,11 @@ fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("meetingd starts");
-    let mut stderr = String::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        if line.contains("address=") {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("meetingd started with {args:?} {env:?}:\n{stderr}{line}");
-        }
-        stderr.push_str(&line);
-        stderr.push('\n');
+    let (stderr, listening) = stderr_until(&mut child, |line| line.contains("address="));
+    if listening.is_some() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("meetingd started with {args:?} {env:?}:\n{stderr}");
     }
     let status = child.wait().unwrap();
     assert!(!status.success(), "{stderr}");
@@ -1305,17 +1318,9 @@ fn without_listen_and_store_it_opens_sqlite_meetings_db_and_listens_on_127_0_0_1
         .expect("meetingd starts");
     // Either it listens on the default address, or something else on this
     // machine holds that port and it says it cannot: both name the default.
-    let mut said = String::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        said.push_str(&line);
-        said.push('\n');
-        if line.contains("address=") || line.contains("cannot listen") {
-            break;
-        }
-    }
+    let (said, _) = stderr_until(&mut child, |line| {
+        line.contains("address=") || line.contains("cannot listen")
+    });
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -1343,24 +1348,16 @@ fn log_format_json_by_flag_or_environment_writes_json_lines() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("meetingd starts");
-        let mut said = String::new();
-        let mut listening = None;
-        for line in BufReader::new(child.stderr.take().unwrap())
-            .lines()
-            .map_while(Result::ok)
-        {
-            said.push_str(&line);
-            said.push('\n');
-            let line: serde_json::Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("{args:?} {env:?}: not JSON ({e}):\n{said}"));
-            if line["fields"]["message"] == "listening" {
-                listening = Some(line);
-                break;
-            }
-        }
+        let json = |line: &str| -> serde_json::Value {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{args:?} {env:?}: not JSON ({e}): {line}"))
+        };
+        let (said, listening) = stderr_until(&mut child, |line| {
+            json(line)["fields"]["message"] == "listening"
+        });
         let _ = child.kill();
         let _ = child.wait();
-        let line = listening.unwrap_or_else(|| panic!("{args:?} {env:?}:\n{said}"));
+        let line = json(&listening.unwrap_or_else(|| panic!("{args:?} {env:?}:\n{said}")));
         assert_eq!(line["level"], "INFO", "{line}");
         assert!(
             line["fields"]["address"]
