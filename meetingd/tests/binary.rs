@@ -642,15 +642,7 @@ fn app_token() -> String {
 }
 
 async fn send(method: reqwest::Method, url: String, token: &str, body: Option<&str>) -> Reply {
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    Reply::read(request.send().await.expect("meetingd answers")).await
+    Reply::send(reqwest::Client::new().request(method, url), token, body).await
 }
 
 async fn create(server: &daemon::Daemon, version: &str, token: &str, body: &str) -> Reply {

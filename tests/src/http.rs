@@ -36,6 +36,18 @@ impl Reply {
         }
     }
 
+    /// Sends `request` with `token` as its bearer and `body`, if any, as JSON,
+    /// and reads the answer.
+    pub async fn send(request: reqwest::RequestBuilder, token: &str, body: Option<&str>) -> Reply {
+        let mut request = request.bearer_auth(token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        Reply::read(request.send().await.expect("the server answers")).await
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)

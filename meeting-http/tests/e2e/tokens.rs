@@ -636,16 +636,7 @@ async fn send(
     token: &str,
     body: Option<&str>,
 ) -> Reply {
-    let mut request = server
-        .client
-        .request(method, server.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    Reply::read(request.send().await.expect("the server answers")).await
+    Reply::send(server.client.request(method, server.url(path)), token, body).await
 }
 
 /// App-only claims of `app` in both forms the front recognises: `idtyp: app`
