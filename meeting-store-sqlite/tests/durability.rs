@@ -104,12 +104,12 @@ async fn the_store_reports_its_path_and_options() {
 /// Turning the file to WAL needs an exclusive lock, which SQLite then refuses
 /// at once, without waiting in the busy handler.
 fn hold_a_new_database(path: &std::path::Path) -> Connection {
-    let holder = Connection::open(path).unwrap();
     // A database file with no tables, in rollback-journal mode.
-    holder
-        .execute_batch("CREATE TABLE t (x); DROP TABLE t; BEGIN IMMEDIATE")
+    Connection::open(path)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); DROP TABLE t")
         .unwrap();
-    holder
+    hold_write_lock(path)
 }
 
 /// The open waits for the lock (retrying), and succeeds once it is released.
